@@ -1,0 +1,62 @@
+"""Post-import hook installed by `fc_plugin_autoload.pth` in every Python process.
+
+`install()` only puts a tiny finder on `sys.meta_path` (microseconds). The first time any
+process imports `llamafactory.data.template` (train, torchrun workers, webui and the training
+subprocess it spawns, chat, api, export), the finder wraps that module's loader so that, right
+after the module has executed, `fc_plugin.register()` adds our templates, tool formats and
+dataset converters. Set FC_PLUGIN_DISABLE=1 to switch it off.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TARGET = "llamafactory.data.template"
+
+
+class _Finder:
+    """Meta-path finder that fires once, when TARGET is imported."""
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001 - importlib protocol
+        if fullname != TARGET:
+            return None
+        sys.meta_path.remove(self)  # fire once; also lets the real finders run below
+        import importlib.util
+
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        real_exec = spec.loader.exec_module
+
+        def exec_module(module):  # noqa: ANN001
+            real_exec(module)
+            _register_safely()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _register_safely() -> None:
+    try:
+        import fc_plugin
+
+        fc_plugin.register()
+    except Exception as exc:  # never take LLaMA-Factory down with us
+        sys.stderr.write(
+            f"fc-plugin: warning: could not register templates ({type(exc).__name__}: {exc}); "
+            "set FC_PLUGIN_DISABLE=1 to silence\n"
+        )
+
+
+def install() -> None:
+    """Install the hook (no-op when disabled, already installed or TARGET already imported)."""
+    if os.environ.get("FC_PLUGIN_DISABLE"):
+        return
+    if os.environ.get("FC_PLUGIN_SIMULATE_BROKEN_HOOK"):  # used by tests of start-up safety
+        raise ImportError("simulated failure inside the fc-plugin autoload hook")
+    if TARGET in sys.modules:
+        _register_safely()
+        return
+    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())

@@ -1,0 +1,47 @@
+"""Small file helpers shared by every command: atomic writes and dataset_info.json merging."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` atomically (temp file in the same folder, then rename)."""
+    atomic_write_lines(path, [text])
+
+
+def atomic_write_lines(path: str | Path, chunks: Iterable[str]) -> None:
+    """Stream `chunks` into `path` atomically: an interrupted write leaves the old file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for chunk in chunks:
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write `obj` as pretty UTF-8 JSON, atomically."""
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def merge_dataset_info(info_path: str | Path, entries: dict[str, dict[str, Any]]) -> None:
+    """Merge `entries` into LLaMA-Factory's dataset_info.json (never clobbers other entries)."""
+    info_path = Path(info_path)
+    info: dict[str, Any] = {}
+    if info_path.exists():
+        info = json.loads(info_path.read_text(encoding="utf-8") or "{}")
+    info.update(entries)
+    atomic_write_json(info_path, dict(sorted(info.items())))
