@@ -1,0 +1,15 @@
+"""Registers everything the plugin adds to LLaMA-Factory; called once per process by the hook."""
+
+from __future__ import annotations
+
+_registered: list[str] | None = None
+
+
+def register_all() -> list[str]:
+    """Register templates, tool formats and dataset converters (idempotent). Returns template names."""
+    global _registered
+    if _registered is None:
+        from fc_plugin import templates
+
+        _registered = templates.register_templates()
+    return list(_registered)
