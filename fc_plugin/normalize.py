@@ -1,0 +1,329 @@
+"""Normalisation helpers shared by the source-format converters.
+
+- `to_json_schema(params)`: tool parameter dialects -> JSON Schema (`{"type": "object", ...}`):
+  xLAM/APIGen's `{"arg": {"type": "str, optional", "description", "default"}}`, Gorilla/BFCL types
+  (`dict`, `float`, `tuple`, `any`, `String`, `integer`), Python type names and typing forms
+  (`List[str]`, `Optional[int]`, `Dict[str, Any]`), upper-case RapidAPI types, per-property
+  `"required": true` flags and a missing top-level `"type": "object"`.
+- `normalize_tool(tool)`: `{"type": "function", "function": {...}}` or plain -> `{"name", "description", "parameters"}`.
+- `parse_arguments(value)` / `parse_json_value(value)`: JSON, double-encoded JSON or Python literals.
+- `split_thought(text)`: a leading `<thought>...</thought>` split off the text.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+from fc_plugin.convert import ConvertError
+
+# Type names from every dialect we meet -> JSON Schema type (None = any type, no constraint).
+_TYPE_NAMES: dict[str, str | None] = {
+    "string": "string", "str": "string", "text": "string", "char": "string", "date": "string",
+    "datetime": "string", "time": "string", "enum": "string",
+    "integer": "integer", "int": "integer", "long": "integer",
+    "number": "number", "float": "number", "double": "number", "decimal": "number",
+    "boolean": "boolean", "bool": "boolean",
+    "array": "array", "list": "array", "tuple": "array", "set": "array", "sequence": "array",
+    "object": "object", "dict": "object", "dictionary": "object", "map": "object", "mapping": "object",
+    "json": "object",
+    "null": "null", "none": "null", "nonetype": "null",
+    "any": None, "object_any": None, "callable": None,
+}  # fmt: skip
+
+# Keys of a JSON Schema node that hold one sub-schema, a list of them, or a name -> schema map.
+_SUB_SCHEMA = ("items", "additionalProperties", "not", "contains", "propertyNames")
+_SUB_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+
+_THOUGHT_RE = re.compile(r"^\s*<thought>(.*?)</thought>\s*", re.DOTALL)
+
+
+def _split_type_args(text: str) -> list[str]:
+    """Split `a, b[c, d], e` on top-level commas."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def python_type_schema(type_name: str) -> tuple[dict[str, Any], bool]:
+    """JSON Schema for a type written as text (`"str"`, `"List[int]"`, `"str, optional"`, `"dict"`).
+
+    Returns `(schema, optional)`; `optional` is True for `", optional"` and `Optional[...]`.
+    Unknown names give an unconstrained schema `{}` rather than an error.
+    """
+    text = type_name.strip()
+    optional = False
+    low = text.lower()
+    for suffix in (", optional", ",optional", " optional", "(optional)"):
+        if low.endswith(suffix):
+            text, optional = text[: -len(suffix)].strip(), True
+            low = text.lower()
+            break
+    for prefix in ("typing.", "builtins."):
+        if low.startswith(prefix):
+            text, low = text[len(prefix) :], low[len(prefix) :]
+    if " or " in low or "|" in text:
+        pieces = [p for p in re.split(r"\s+or\s+|\|", text) if p.strip()]
+        return _union([python_type_schema(p)[0] for p in pieces]), optional
+    m = re.fullmatch(r"([A-Za-z_][\w.]*)\s*\[(.*)\]", text, re.DOTALL)
+    if m:
+        head, args = m.group(1).lower().rsplit(".", 1)[-1], _split_type_args(m.group(2))
+        if head == "optional" and args:
+            return python_type_schema(args[0])[0], True
+        if head == "union":
+            subs = [python_type_schema(a)[0] for a in args]
+            is_optional = any(s.get("type") == "null" for s in subs)
+            return _union([s for s in subs if s.get("type") != "null"] or subs), is_optional
+        if head == "literal":
+            values = []
+            for a in args:
+                try:
+                    values.append(ast.literal_eval(a))
+                except (ValueError, SyntaxError):
+                    values.append(a)
+            return {"enum": values}, optional
+        base = _TYPE_NAMES.get(head)
+        if base == "array":
+            schema: dict[str, Any] = {"type": "array"}
+            if args and args[-1] != "...":
+                schema["items"] = python_type_schema(args[0])[0]
+            return schema, optional
+        if base == "object":
+            schema = {"type": "object"}
+            if len(args) == 2:
+                value = python_type_schema(args[1])[0]
+                if value:
+                    schema["additionalProperties"] = value
+            return schema, optional
+        return ({"type": base} if base else {}), optional
+    base = _TYPE_NAMES.get(low, _TYPE_NAMES.get(low.rsplit(".", 1)[-1], None))
+    return ({"type": base} if base else {}), optional
+
+
+def _union(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    if any(not s for s in schemas):
+        return {}
+    if all(set(s) == {"type"} and isinstance(s["type"], str) for s in schemas):
+        types = list(dict.fromkeys(s["type"] for s in schemas))
+        return {"type": types[0] if len(types) == 1 else types}
+    return {"anyOf": schemas}
+
+
+def _normalize_type(value: Any) -> tuple[Any, bool]:
+    """A `type` field value -> (JSON Schema type or None for 'any', optional flag)."""
+    if isinstance(value, list):
+        types = [t for t in (_normalize_type(v)[0] for v in value) if t is not None]
+        if len(types) < len(value):
+            return None, False  # one member is 'any' -> any
+        flat = list(dict.fromkeys(t for v in types for t in (v if isinstance(v, list) else [v])))
+        return (flat[0] if len(flat) == 1 else flat), False
+    if isinstance(value, str):
+        schema, optional = python_type_schema(value)
+        return schema.get("type"), optional
+    return value, False
+
+
+def _normalize_node(node: Any) -> tuple[Any, bool]:
+    """Normalise one schema node recursively. Returns (node, optional) - optional from the dialect."""
+    if isinstance(node, str):  # a bare type name used as a schema
+        return python_type_schema(node)
+    if not isinstance(node, dict):
+        return node, False
+    out: dict[str, Any] = {}
+    optional = bool(node.get("optional") is True)
+    for key, value in node.items():
+        if key == "type":
+            if isinstance(value, str) and ("[" in value or "|" in value or " or " in value.lower()):
+                schema, opt = python_type_schema(value)  # typing form: may bring items etc.
+                optional = optional or opt
+                for k, v in schema.items():
+                    out.setdefault(k, v)
+                continue
+            new_type, opt = _normalize_type(value)
+            optional = optional or opt
+            if new_type is not None:
+                out["type"] = new_type
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _normalize_node(sub)[0] for name, sub in value.items()}
+        elif key in _SUB_SCHEMA and isinstance(value, dict | str):
+            out[key] = _normalize_node(value)[0]
+        elif key == "items" and isinstance(value, list):  # tuple-style items (draft 4)
+            out["prefixItems"] = [_normalize_node(v)[0] for v in value]
+        elif key in _SUB_SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_normalize_node(v)[0] for v in value]
+        elif key == "optional" and isinstance(value, bool):
+            continue
+        elif key == "required" and isinstance(value, bool):
+            continue  # per-property flag (Swagger 2 / RapidAPI); lifted into the parent below
+        else:
+            out[key] = value
+    props = out.get("properties")
+    if isinstance(props, dict):
+        out.setdefault("type", "object")
+        flagged = [
+            n for n, sub in node["properties"].items() if isinstance(sub, dict) and sub.get("required") is True
+        ]
+        if flagged and not isinstance(out.get("required"), list):
+            out["required"] = flagged
+        elif flagged:
+            out["required"] = list(dict.fromkeys([*out["required"], *flagged]))
+    if out.get("type") == "number" and isinstance(out.get("default"), int) and "float" in str(node.get("type")):
+        out["default"] = float(out["default"])
+    return out, optional
+
+
+def _is_flat_param_map(params: dict[str, Any]) -> bool:
+    """xLAM-style `{"arg": {"type": ..., "description": ...}}` (no JSON Schema keywords at the top)."""
+    schema_keys = {"type", "properties", "required", "$schema", "anyOf", "oneOf", "allOf", "additionalProperties"}
+    return bool(params) and not (schema_keys & set(params)) and all(isinstance(v, dict) for v in params.values())
+
+
+def to_json_schema(params: Any) -> dict[str, Any]:
+    """Rewrite a tool's parameters (any dialect above; dict or JSON string) into a JSON Schema object."""
+    if params is None or params == "" or params == []:
+        return {"type": "object", "properties": {}}
+    if isinstance(params, str):
+        params = parse_json_value(params)
+    if not isinstance(params, dict):
+        raise ConvertError("invalid_tool_schema", f"tool parameters must be an object, got {type(params).__name__}")
+    if _is_flat_param_map(params):
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for name, spec in params.items():
+            schema, optional = _normalize_node(spec)
+            explicit = spec.get("required")
+            if explicit is True or (explicit is None and not optional and "default" not in spec):
+                required.append(name)
+            properties[name] = schema
+        out: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            out["required"] = required
+        return out
+    schema, _ = _normalize_node(params)
+    if schema.get("type") in (None, "object") or "properties" in schema:
+        schema = {"type": "object", "properties": {}, **{k: v for k, v in schema.items() if k != "type"}}
+    return schema
+
+
+def normalize_tool(tool: Any) -> dict[str, Any]:
+    """One tool -> `{"name", "description", "parameters"}` (accepts the OpenAI wrapper, plain or JSON text)."""
+    if isinstance(tool, str):
+        tool = parse_json_value(tool)
+    if not isinstance(tool, dict):
+        raise ConvertError("invalid_tool_schema", f"a tool must be an object, got {type(tool).__name__}")
+    if isinstance(tool.get("function"), dict) and ("type" in tool or "name" not in tool):
+        tool = tool["function"]
+    name = tool.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConvertError("invalid_tool_schema", f"tool has no name: {json.dumps(tool, ensure_ascii=False)[:120]}")
+    description = tool.get("description")
+    if description is None:
+        description = ""
+    elif not isinstance(description, str):
+        description = json.dumps(description, ensure_ascii=False)
+    params = tool.get("parameters", tool.get("arguments", tool.get("input_schema")))
+    return {"name": name.strip(), "description": description, "parameters": to_json_schema(params)}
+
+
+def normalize_tools(tools: Any) -> list[dict[str, Any]]:
+    """A tools field (list, single tool object or JSON text; None/"" = no tools) -> normalised tools."""
+    if tools is None or tools == "":
+        return []
+    if isinstance(tools, str):
+        tools = parse_json_value(tools)
+    if isinstance(tools, dict):
+        tools = [tools]
+    if not isinstance(tools, list):
+        raise ConvertError("invalid_tool_schema", f"tools must be a list, got {type(tools).__name__}")
+    return [normalize_tool(t) for t in tools]
+
+
+def _jsonable(value: Any) -> Any:
+    """Python literal values -> JSON values (tuples/sets -> lists, non-str keys -> str)."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_jsonable(v) for v in value), key=repr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, complex):
+        return str(value)
+    return value
+
+
+def parse_json_value(value: Any, *, max_depth: int = 3) -> Any:
+    """Parse text that holds JSON, double-encoded JSON or a Python literal; non-strings pass through.
+
+    Raises ConvertError("invalid_json", ...) when the text is none of those.
+    """
+    current = value
+    for _ in range(max_depth):
+        if not isinstance(current, str):
+            return _jsonable(current)
+        text = current.strip()
+        if not text:
+            raise ConvertError("invalid_json", "empty string where JSON was expected")
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                raise ConvertError("invalid_json", f"not JSON nor a Python literal: {_clip(text)}") from None
+        if isinstance(parsed, str) and parsed.strip()[:1] in "{[\"'":
+            current = parsed  # double-encoded: parse again
+            continue
+        return _jsonable(parsed)
+    return _jsonable(current)
+
+
+def parse_arguments(value: Any) -> dict[str, Any]:
+    """Call arguments as a JSON object: dict, JSON string, double-encoded JSON or a Python literal.
+
+    None and "" give {}. Raises ConvertError("invalid_json", ...) for anything else.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    parsed = parse_json_value(value)
+    if not isinstance(parsed, dict):
+        raise ConvertError(
+            "invalid_json", f"call arguments must be a JSON object, got {type(parsed).__name__}: {_clip(value)}"
+        )
+    return parsed
+
+
+def split_thought(text: str) -> tuple[str | None, str]:
+    """Split a leading `<thought>...</thought>` off `text`: returns (thought or None, rest)."""
+    m = _THOUGHT_RE.match(text) if isinstance(text, str) else None
+    if not m:
+        return None, text
+    return m.group(1).strip() or None, text[m.end() :]
+
+
+def _clip(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+__all__ = [
+    "normalize_tool",
+    "normalize_tools",
+    "parse_arguments",
+    "parse_json_value",
+    "python_type_schema",
+    "split_thought",
+    "to_json_schema",
+]
