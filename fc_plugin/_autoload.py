@@ -53,8 +53,6 @@ def install() -> None:
     """Install the hook (no-op when disabled, already installed or TARGET already imported)."""
     if os.environ.get("FC_PLUGIN_DISABLE"):
         return
-    if os.environ.get("FC_PLUGIN_SIMULATE_BROKEN_HOOK"):  # used by tests of start-up safety
-        raise ImportError("simulated failure inside the fc-plugin autoload hook")
     if TARGET in sys.modules:
         _register_safely()
         return
