@@ -8,6 +8,7 @@
 - `normalize_tool(tool)`: `{"type": "function", "function": {...}}` or plain -> `{"name", "description", "parameters"}`.
 - `parse_arguments(value)` / `parse_json_value(value)`: JSON, double-encoded JSON or Python literals.
 - `split_thought(text)`: a leading `<thought>...</thought>` split off the text.
+- `normalize_sample(sample)`: the canonical form writers expect (see its docstring).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 from typing import Any
 
 from fc_plugin.convert import ConvertError
+from fc_plugin.sample import Message, Sample, ToolCall
 
 # Type names from every dialect we meet -> JSON Schema type (None = any type, no constraint).
 _TYPE_NAMES: dict[str, str | None] = {
@@ -318,7 +320,64 @@ def _clip(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+
+
+def normalize_sample(sample: Sample) -> Sample:
+    """The canonical form every writer expects (returns a new Sample; bad field types are left alone
+    for validation to report):
+
+    - leading system messages joined into one;
+    - consecutive assistant turns that only call tools merged into one parallel call;
+    - text beside calls folded into the turn's thought (ShareGPT has no slot for it);
+    - tool results named after their call, by position, when the name is missing;
+    - tools declared twice identically kept once.
+    """
+    try:
+        return _normalize_sample(sample)
+    except (AttributeError, TypeError):  # wrong types somewhere: leave it to validation
+        return sample
+
+
+def _normalize_sample(sample: Sample) -> Sample:
+    messages: list[Message] = []
+    systems = [m.content for m in sample.messages if m.role == "system"]
+    rest = sample.messages
+    lead = 0
+    while lead < len(rest) and rest[lead].role == "system":
+        lead += 1
+    if lead:
+        messages.append(Message("system", "\n".join(c for c in systems[:lead] if c)))
+    last_calls: list[ToolCall] = []
+    result_pos = 0
+    for m in rest[lead:]:
+        m = Message(m.role, m.content, list(m.tool_calls), m.thought, m.name)
+        if m.role == "assistant" and m.tool_calls:
+            if m.content:
+                m.thought = "\n".join(t for t in (m.thought, m.content) if t)
+                m.content = ""
+            prev = messages[-1] if messages else None
+            if prev is not None and prev.role == "assistant" and prev.tool_calls and not m.thought:
+                prev.tool_calls.extend(m.tool_calls)  # same turn: one parallel call
+                last_calls = prev.tool_calls
+                continue
+            last_calls, result_pos = m.tool_calls, 0
+        elif m.role == "tool":
+            if m.name is None and result_pos < len(last_calls):
+                m.name = last_calls[result_pos].name
+            result_pos += 1
+        messages.append(m)
+    tools: list[Any] = []
+    seen: set[str] = set()
+    for tool in sample.tools:
+        key = json.dumps(tool, sort_keys=True, ensure_ascii=False, default=repr)
+        if key not in seen:
+            seen.add(key)
+            tools.append(tool)
+    return Sample(messages, tools, sample.id, dict(sample.meta))
+
+
 __all__ = [
+    "normalize_sample",
     "normalize_tool",
     "normalize_tools",
     "parse_arguments",

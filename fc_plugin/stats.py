@@ -1,0 +1,110 @@
+"""Dataset statistics shared by `convert`, `stats`, `validate` and `synth`: streaming, constant per sample.
+
+Counts by category and by called tool, length percentiles (tokens when a tokenizer measured them,
+characters of the row JSON otherwise), reject reasons and duplicates.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from fc_plugin.categories import CATEGORIES, categorize
+from fc_plugin.sample import Sample
+
+PERCENTILES = (50, 90, 99)
+
+
+class StatsCollector:
+    """Accumulates stats one sample / reject at a time; `to_dict()` and `render()` report them."""
+
+    def __init__(self, length_unit: str = "chars") -> None:
+        self.length_unit = length_unit
+        self.samples = 0
+        self.eval_samples = 0
+        self.categories: Counter[str] = Counter({c: 0 for c in CATEGORIES})
+        self.tools: Counter[str] = Counter()
+        self.turns = 0
+        self.calls = 0
+        self.lengths = array("I")
+        self.rejects: Counter[str] = Counter()
+        self.records = 0
+
+    def add(self, sample: Sample, length: int | None = None, *, split: str = "train") -> None:
+        """Count one valid sample (its length in `length_unit`, if known)."""
+        self.samples += 1
+        if split == "eval":
+            self.eval_samples += 1
+        self.categories[categorize(sample)] += 1
+        for m in sample.messages:
+            self.turns += m.role != "system"
+            for call in m.tool_calls:
+                self.calls += 1
+                self.tools[call.name] += 1
+        if length is not None:
+            self.lengths.append(min(int(length), 2**32 - 1))
+
+    def reject(self, code: str) -> None:
+        """Count one rejected record or sample by reason code."""
+        self.rejects[code] += 1
+
+    def percentiles(self) -> dict[str, int]:
+        if not self.lengths:
+            return {}
+        ordered = sorted(self.lengths)
+        out = {f"p{p}": ordered[min(len(ordered) - 1, (len(ordered) * p) // 100)] for p in PERCENTILES}
+        out["max"] = ordered[-1]
+        out["mean"] = round(sum(ordered) / len(ordered))
+        return out
+
+    def to_dict(self, top_tools: int = 20) -> dict[str, Any]:
+        """The report as plain JSON-able data."""
+        return {
+            "records": self.records,
+            "samples": self.samples,
+            "eval_samples": self.eval_samples,
+            "rejected": sum(self.rejects.values()),
+            "categories": dict(self.categories),
+            "calls": self.calls,
+            "distinct_tools": len(self.tools),
+            "tools": dict(self.tools.most_common(top_tools)),
+            "length_unit": self.length_unit,
+            "length": self.percentiles(),
+            "reject_reasons": dict(self.rejects.most_common()),
+        }
+
+    def render(self, title: str = "dataset", top_tools: int = 10) -> str:
+        """A short human-readable report."""
+        d = self.to_dict(top_tools)
+        n = max(d["samples"], 1)
+        lines = [f"{title}: {d['samples']} sample(s)"
+                 + (f" ({d['eval_samples']} eval)" if d["eval_samples"] else "")
+                 + (f" from {d['records']} record(s)" if d["records"] else "")
+                 + f", {d['rejected']} rejected"]  # fmt: skip
+        cats = ", ".join(f"{c} {k} ({100 * k / n:.0f}%)" for c, k in d["categories"].items())
+        lines.append(f"  categories: {cats}")
+        if d["tools"]:
+            tools = ", ".join(f"{t} {k}" for t, k in d["tools"].items())
+            more = f" (+{d['distinct_tools'] - len(d['tools'])} more)" if d["distinct_tools"] > len(d["tools"]) else ""
+            lines.append(f"  calls: {d['calls']} to {d['distinct_tools']} tool(s): {tools}{more}")
+        if d["length"]:
+            pct = ", ".join(f"{k} {v}" for k, v in d["length"].items())
+            lines.append(f"  length ({d['length_unit']}): {pct}")
+        if d["reject_reasons"]:
+            reasons = ", ".join(f"{c} {k}" for c, k in d["reject_reasons"].items())
+            lines.append(f"  reject reasons: {reasons}")
+        return "\n".join(lines)
+
+
+def dataset_stats(samples: Iterable[Sample], lengths: Iterable[int] | None = None) -> StatsCollector:
+    """Stats of an iterable of valid samples (optionally with their lengths, same order)."""
+    stats = StatsCollector("tokens" if lengths is not None else "chars")
+    length_iter = iter(lengths) if lengths is not None else None
+    for sample in samples:
+        stats.add(sample, next(length_iter, None) if length_iter is not None else None)
+    return stats
+
+
+__all__ = ["PERCENTILES", "StatsCollector", "dataset_stats"]

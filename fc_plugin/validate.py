@@ -1,0 +1,357 @@
+"""Validation of canonical samples, APIGen-style: one reason code per failure.
+
+`validate_sample(sample)` returns a list of `Problem(code, message)`; empty means valid. Checks:
+field types, roles and the role order LLaMA-Factory accepts (so nothing is silently dropped at
+training time), tool schemas (valid JSON Schema objects, unique names), each call (function exists,
+argument names known, required arguments present, values match types and enums via jsonschema)
+and, given a tokenizer and `cutoff_len`, the token length - flagging samples whose call would be
+cut mid-JSON. With a template name the length is measured on LLaMA-Factory's own rendering.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fc_plugin.sample import Message, Sample, ToolCall
+
+ROLES = ("system", "user", "assistant", "tool")
+
+# Every reason code validation (and conversion) can give, with what it means.
+CODES: dict[str, str] = {
+    "not_an_object": "the record is not a JSON object",
+    "invalid_utf8": "the record's bytes are not valid UTF-8",
+    "truncated_record": "the record (or file) ends in the middle of the JSON",
+    "invalid_json": "JSON that does not parse, or call arguments that are not a JSON object",
+    "record_too_large": "the record is bigger than the size limit",
+    "bad_field_type": "a field has the wrong type (e.g. content not a string)",
+    "unknown_role": "a message role other than system/user/assistant/tool",
+    "empty_conversation": "no messages, or no assistant turn",
+    "empty_message": "a user or assistant turn with no content and no call",
+    "bad_role_order": "role order LLaMA-Factory would drop (user first, alternating, ending on the assistant)",
+    "orphan_tool_result": "a tool result that does not follow a call",
+    "missing_tool_result": "a call followed by a user turn instead of its results",
+    "empty_tools": "a call in a sample that declares no tools",
+    "invalid_tool_schema": "a tool that is not a valid JSON Schema function description",
+    "duplicate_tool": "two tools with the same name",
+    "hallucinated_function": "a call to a function not among the sample's tools",
+    "unknown_argument": "an argument name not in the function's schema",
+    "missing_required": "a required argument is missing",
+    "type_mismatch": "an argument value has the wrong type",
+    "invalid_enum": "an argument value outside the schema's enum/const",
+    "schema_violation": "an argument value breaks another schema rule (minimum, pattern, ...)",
+    "too_long": "the sample is longer than cutoff_len tokens",
+    "truncated_call": "cutoff_len would cut a call in the middle of its JSON",
+    "template_error": "the chat template cannot render the sample",
+    "duplicate": "the same sample (conversations, system, tools) appeared earlier",
+    "convert_error": "the source-format converter failed on the record",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a sample is invalid: a short snake_case `code` and a human `message`."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def _clip(value: Any, limit: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# -- structure ----------------------------------------------------------------------------------
+def _check_structure(sample: Any) -> list[Problem]:
+    if not isinstance(sample, Sample):
+        return [Problem("bad_field_type", f"expected a Sample, got {type(sample).__name__}")]
+    if not isinstance(sample.messages, list):
+        return [Problem("bad_field_type", f"messages must be a list, got {type(sample.messages).__name__}")]
+    if not isinstance(sample.tools, list):
+        return [Problem("invalid_tool_schema", f"tools must be a list, got {type(sample.tools).__name__}")]
+    problems = []
+    for i, m in enumerate(sample.messages):
+        if not isinstance(m, Message):
+            problems.append(Problem("bad_field_type", f"message {i} is a {type(m).__name__}, not a Message"))
+            continue
+        if m.role not in ROLES:
+            problems.append(Problem("unknown_role", f"message {i} has role {_clip(m.role)}; expected one of {ROLES}"))
+        if not isinstance(m.content, str):
+            problems.append(Problem("bad_field_type", f"message {i} ({m.role}) content is a {type(m.content).__name__}"))
+        if m.thought is not None and not isinstance(m.thought, str):
+            problems.append(Problem("bad_field_type", f"message {i} thought is a {type(m.thought).__name__}"))
+        if m.name is not None and not isinstance(m.name, str):
+            problems.append(Problem("bad_field_type", f"message {i} name is a {type(m.name).__name__}"))
+        if not isinstance(m.tool_calls, list):
+            problems.append(Problem("bad_field_type", f"message {i} tool_calls is a {type(m.tool_calls).__name__}"))
+            continue
+        if m.tool_calls and m.role != "assistant":
+            problems.append(Problem("bad_role_order", f"message {i} ({m.role}) carries tool calls"))
+        for j, c in enumerate(m.tool_calls):
+            if not isinstance(c, ToolCall):
+                problems.append(Problem("bad_field_type", f"message {i} call {j} is a {type(c).__name__}"))
+            elif not isinstance(c.name, str) or not c.name:
+                problems.append(Problem("hallucinated_function", f"message {i} call {j} has no function name"))
+            elif not isinstance(c.arguments, dict):
+                problems.append(
+                    Problem("invalid_json", f"{c.name}: arguments must be a JSON object, got {_clip(c.arguments)}")
+                )
+    return problems
+
+
+def _check_role_order(messages: list[Message]) -> list[Problem]:
+    """The turn structure LLaMA-Factory's ShareGPT loader accepts, after tool results are merged."""
+    if not any(m.role == "assistant" for m in messages):
+        return [Problem("empty_conversation", "no assistant turn to learn from")]
+    slots: list[tuple[str, int, Message]] = []  # (kind, message index, message); tool runs collapse
+    for i, m in enumerate(messages):
+        if m.role == "system":
+            if slots:
+                return [Problem("bad_role_order", f"system message at position {i}; only allowed at the start")]
+            continue
+        if m.role == "tool" and slots and slots[-1][0] == "tool":
+            continue
+        slots.append((m.role, i, m))
+    for pos, (kind, i, m) in enumerate(slots):
+        expected = ("user", "tool") if pos % 2 == 0 else ("assistant",)
+        if kind not in expected:
+            if pos == 0:
+                return [Problem("bad_role_order", f"conversation starts with {kind} (message {i}); it must start with user")]
+            prev = slots[pos - 1][0]
+            return [Problem("bad_role_order", f"{kind} (message {i}) follows {prev}; turns must alternate")]
+        if kind == "tool" and (pos == 0 or not slots[pos - 1][2].tool_calls):
+            return [Problem("orphan_tool_result", f"tool result (message {i}) does not follow a call")]
+        if kind == "user" and pos > 0 and slots[pos - 1][2].tool_calls:
+            return [Problem("missing_tool_result", f"user turn (message {i}) follows a call with no tool result")]
+        if kind in ("user", "assistant") and not m.content.strip() and not m.tool_calls:
+            return [Problem("empty_message", f"{kind} message {i} is empty")]
+    if slots[-1][0] != "assistant":
+        return [Problem("bad_role_order", f"conversation ends with {slots[-1][0]}; it must end with the assistant")]
+    return []
+
+
+# -- tools and calls ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8192)
+def _compiled_schema(schema_json: str) -> tuple[str | None, Any]:
+    """(error or None, validator) for a parameters schema given as canonical JSON text."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    schema = json.loads(schema_json)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return f"parameters are not valid JSON Schema: {exc.message}", None
+    if schema.get("type", "object") != "object":
+        return f"parameters must be a JSON Schema of type object, got {schema.get('type')!r}", None
+    return None, Draft202012Validator(schema)
+
+
+def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[str, Any], Any]]]:
+    problems: list[Problem] = []
+    known: dict[str, tuple[dict[str, Any], Any]] = {}
+    for k, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            problems.append(Problem("invalid_tool_schema", f"tool {k} is a {type(tool).__name__}, not an object"))
+            continue
+        name = tool.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem("invalid_tool_schema", f"tool {k} has no name: {_clip(tool)}"))
+            continue
+        if not isinstance(tool.get("description", ""), str):
+            problems.append(Problem("invalid_tool_schema", f"tool {name}: description must be a string"))
+        params = tool.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(params, dict):
+            problems.append(Problem("invalid_tool_schema", f"tool {name}: parameters must be an object"))
+            continue
+        try:
+            error, validator = _compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
+        except (TypeError, ValueError) as exc:
+            error, validator = f"parameters are not JSON: {exc}", None
+        if error:
+            problems.append(Problem("invalid_tool_schema", f"tool {name}: {error}"))
+            continue
+        if name in known:
+            problems.append(Problem("duplicate_tool", f"tool {name!r} is declared twice"))
+            continue
+        known[name] = (params, validator)
+    return problems, known
+
+
+_ERROR_CODES = {"type": "type_mismatch", "enum": "invalid_enum", "const": "invalid_enum",
+                "required": "missing_required", "additionalProperties": "unknown_argument",
+                "unevaluatedProperties": "unknown_argument"}  # fmt: skip
+
+
+def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], where: str) -> list[Problem]:
+    if call.name not in known:
+        names = ", ".join(sorted(known)) or "none"
+        return [Problem("hallucinated_function", f"{where}: calls {call.name!r}, not among the tools ({_clip(names)})")]
+    params, validator = known[call.name]
+    problems = []
+    props = params.get("properties")
+    if isinstance(props, dict) and not params.get("additionalProperties"):
+        patterns = [re.compile(p) for p in params.get("patternProperties") or {}]
+        for arg in call.arguments:
+            if arg not in props and not any(p.search(arg) for p in patterns):
+                problems.append(
+                    Problem("unknown_argument", f"{where}: {call.name} has no argument {arg!r} (known: {_clip(', '.join(props))})")
+                )
+    for req in params.get("required") or []:
+        if req not in call.arguments:
+            problems.append(Problem("missing_required", f"{where}: {call.name} misses required argument {req!r}"))
+    for error in validator.iter_errors(call.arguments):
+        if not error.path and error.validator in ("required", "additionalProperties"):
+            continue  # reported above with clearer messages
+        code = _ERROR_CODES.get(str(error.validator), "schema_violation")
+        path = ".".join(str(p) for p in error.absolute_path) or "(arguments)"
+        problems.append(Problem(code, f"{where}: {call.name}.{path}: {_clip(error.message, 160)}"))
+    return problems
+
+
+def _check_calls(sample: Sample) -> list[Problem]:
+    problems, known = _check_tools(sample.tools)
+    has_calls = False
+    for i, m in enumerate(sample.messages):
+        for j, call in enumerate(m.tool_calls):
+            has_calls = True
+            if not sample.tools:
+                continue
+            problems.extend(_check_call(call, known, f"message {i} call {j}"))
+    if has_calls and not sample.tools:
+        problems.insert(0, Problem("empty_tools", "the sample calls functions but declares no tools"))
+    return problems
+
+
+# -- length -------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(path: str) -> Any:
+    """A Hugging Face tokenizer from a local folder (cached)."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # transformers raises many types for a bad folder
+        raise ValueError(f"cannot load tokenizer from {path}: {exc}") from None
+
+
+class LengthChecker:
+    """Token length of samples vs `cutoff_len`; exact LLaMA-Factory rendering when `template` is given.
+
+    Without a template the length is an estimate: the tokens of the system prompt, the tools JSON
+    and each turn's text, without the template's markup.
+    """
+
+    def __init__(self, tokenizer: Any, cutoff_len: int | None = None, template: str | None = None) -> None:
+        self.tokenizer = load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+        self.cutoff_len = cutoff_len
+        self.template_name = template
+        self.template = self._load_template(template) if template else None
+
+    def _load_template(self, name: str) -> Any:
+        from llamafactory.data.template import TEMPLATES, get_template_and_fix_tokenizer
+        from llamafactory.hparams import DataArguments
+
+        import fc_plugin
+
+        fc_plugin.register()
+        if name not in TEMPLATES:
+            raise ValueError(f"unknown template {name!r} (LLaMA-Factory templates + fc_plugin templates)")
+        return get_template_and_fix_tokenizer(self.tokenizer, DataArguments(template=name))
+
+    def _turn_token_pairs(self, row: dict[str, Any]) -> list[tuple[int, int, str]]:
+        """[(prompt tokens, response tokens, response role)] per turn pair, as LLaMA-Factory encodes them."""
+        turns = row["conversations"]
+        if self.template is not None:
+            from llamafactory.data.data_utils import Role
+
+            roles = {"human": Role.USER.value, "gpt": Role.ASSISTANT.value,
+                     "observation": Role.OBSERVATION.value, "function_call": Role.FUNCTION.value}  # fmt: skip
+            messages = [{"role": roles[t["from"]], "content": t["value"]} for t in turns]
+            pairs = self.template.encode_multiturn(self.tokenizer, messages, row["system"], row["tools"])
+            return [(len(s), len(t), turns[2 * k + 1]["from"]) for k, (s, t) in enumerate(pairs)]
+        tok = self.tokenizer
+
+        def count(text: str) -> int:
+            return len(tok(text, add_special_tokens=False)["input_ids"]) if text else 0
+
+        head = count(row["system"]) + (count(row["tools"]) if row["tools"] not in ("", "[]") else 0)
+        pairs = []
+        for k in range(0, len(turns) - 1, 2):
+            source = count(turns[k]["value"]) + (head if k == 0 else 0)
+            pairs.append((source, count(turns[k + 1]["value"]), turns[k + 1]["from"]))
+        return pairs
+
+    def measure(self, row: dict[str, Any]) -> tuple[int, list[Problem]]:
+        """(total tokens, problems) for a ShareGPT row; truncation is replayed the way LLaMA-Factory does."""
+        try:
+            pairs = self._turn_token_pairs(row)
+        except Exception as exc:  # the template raises RuntimeError/ValueError on content it cannot render
+            return 0, [Problem("template_error", f"{self.template_name or 'tokenizer'}: {_clip(str(exc), 200)}")]
+        total = sum(s + t for s, t, _ in pairs)
+        if not self.cutoff_len or total <= self.cutoff_len:
+            return total, []
+        from llamafactory.data.processor.processor_utils import infer_seqlen
+
+        used = 1 if self.template is not None and self.template.efficient_eos else 0
+        for k, (source, target, role) in enumerate(pairs):
+            if used >= self.cutoff_len:
+                break
+            new_source, new_target = infer_seqlen(source, target, self.cutoff_len - used)
+            used += new_source + new_target
+            if role == "function_call" and 0 < new_target < target:
+                return total, [
+                    Problem(
+                        "truncated_call",
+                        f"{total} tokens > cutoff_len {self.cutoff_len}: the call in turn {2 * k + 1} "
+                        f"would be cut after {new_target} of its {target} tokens (mid-JSON)",
+                    )
+                ]
+        return total, [Problem("too_long", f"{total} tokens > cutoff_len {self.cutoff_len}; the end would be cut")]
+
+
+@functools.lru_cache(maxsize=4)
+def _length_checker(tokenizer: Any, cutoff_len: int | None, template: str | None) -> LengthChecker:
+    return LengthChecker(tokenizer, cutoff_len, template)
+
+
+# -- entry point --------------------------------------------------------------------------------
+def validate_sample(
+    sample: Sample,
+    *,
+    tokenizer: Any = None,
+    cutoff_len: int | None = None,
+    template: str | None = None,
+    length_checker: LengthChecker | None = None,
+) -> list[Problem]:
+    """Every problem of `sample` (empty list = valid). Never raises on bad sample content.
+
+    `tokenizer` (object or local path) + `cutoff_len` enable the length check; `template` (a
+    LLaMA-Factory template name) makes it exact. `length_checker` reuses a prepared checker.
+    """
+    problems = _check_structure(sample)
+    if problems:
+        return problems
+    problems = _check_role_order(sample.messages)
+    problems += _check_calls(sample)
+    if problems:
+        return problems
+    if length_checker is None and tokenizer is not None and cutoff_len:
+        length_checker = _length_checker(tokenizer, cutoff_len, template)
+    if length_checker is not None:
+        from fc_plugin.sharegpt import to_sharegpt
+
+        problems += length_checker.measure(to_sharegpt(sample))[1]
+    return problems
+
+
+__all__ = ["CODES", "ROLES", "LengthChecker", "Problem", "load_tokenizer", "validate_sample"]
