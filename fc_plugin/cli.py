@@ -12,6 +12,10 @@ import sys
 
 COMMANDS = [
     "tiny_model",
+    "webui",
+    "convert",
+    "validate",
+    "stats",
 ]
 
 

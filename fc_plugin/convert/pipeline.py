@@ -75,6 +75,27 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def resolve_dataset(item: str, info_path: str | Path = "dataset_info.json") -> tuple[Path, str | None]:
+    """A file path, or a dataset name in dataset_info.json -> (its file, its source format if known)."""
+    path = Path(item)
+    if path.exists():
+        return path, None
+    info_path = Path(info_path)
+    entry = None
+    if info_path.is_file():
+        try:
+            entry = json.loads(info_path.read_text(encoding="utf-8")).get(item)
+        except ValueError as exc:
+            raise ValueError(f"{info_path}: not valid JSON ({exc})") from None
+    if not isinstance(entry, dict):
+        raise ValueError(f"{item}: no such file, nor a dataset in {info_path}")
+    if "file_name" not in entry:
+        raise ValueError(f"{item}: dataset in {info_path} is not a local file (hub datasets cannot be read offline)")
+    formatting = entry.get("formatting", "alpaca")
+    fmt = formatting[3:] if formatting.startswith("fc_") else formatting if formatting == "sharegpt" else None
+    return info_path.parent / entry["file_name"], fmt
+
+
 def _decode_line(raw: bytes, path: str, index: int, lineno: int) -> RawRecord:
     size = len(raw)
     try:
@@ -470,4 +491,5 @@ __all__ = [
     "iter_checked",
     "iter_records",
     "iter_samples",
+    "resolve_dataset",
 ]
