@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import fc_plugin
 from fc_plugin import templates
 
@@ -43,19 +45,21 @@ def test_hook_is_lazy(lf_env: dict[str, str]) -> None:
     assert out.stdout.strip() == "[]"
 
 
-def _shadow_plugin(tmp_path: Path, autoload_body: str) -> Path:
-    """A copy of the package, found before the installed one, whose hook code is broken."""
+def _shadow_plugin(tmp_path: Path, hook_body: str) -> Path:
+    """Hook module and package copies, found before the installed ones; `register()` is broken."""
     pkg = tmp_path / "fc_plugin"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("def register():\n    raise RuntimeError('registry exploded')\n")
-    (pkg / "_autoload.py").write_text(textwrap.dedent(autoload_body))
+    (tmp_path / "_fc_plugin_hook.py").write_text(textwrap.dedent(hook_body))
     return tmp_path
 
 
 def test_broken_hook_import_keeps_python_working(tmp_path: Path, lf_env: dict[str, str]) -> None:
     root = _shadow_plugin(tmp_path, "raise ImportError('No module named fc_plugin_missing_dep')\n")
     env = {**lf_env, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", "print(1)"], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "print(1)"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
     assert out.returncode == 0
     assert out.stdout == "1\n"
     lines = out.stderr.strip().splitlines()
@@ -66,14 +70,16 @@ def test_broken_hook_import_keeps_python_working(tmp_path: Path, lf_env: dict[st
 
 def test_broken_registration_keeps_llamafactory_working(tmp_path: Path, lf_env: dict[str, str]) -> None:
     """A failure at registration time (inside the post-import hook) warns once; LF still imports."""
-    installed = Path(fc_plugin.__file__).with_name("_autoload.py").read_text()
+    import _fc_plugin_hook
+
+    installed = Path(_fc_plugin_hook.__file__).read_text()
     root = _shadow_plugin(tmp_path, installed)
     env = {**lf_env, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "qwen" in json.loads(out.stdout.strip().splitlines()[-1])["templates"]
     warnings = [line for line in out.stderr.splitlines() if line.startswith("fc-plugin: warning:")]
-    assert len(warnings) == 1 and "registry exploded" in warnings[0]
+    assert len(warnings) == 1 and "registry exploded" in warnings[0], out.stderr[-2000:]
 
 
 def test_register_is_idempotent() -> None:
@@ -83,3 +89,56 @@ def test_register_is_idempotent() -> None:
     from llamafactory.data.template import TEMPLATES
 
     assert set(first) <= set(TEMPLATES)
+
+
+@pytest.mark.e2e
+def test_non_editable_wheel_install(tmp_path: Path, lf_env: dict[str, str]) -> None:
+    """`pip install fc_plugin-*.whl` (not editable) ships the .pth hook, the hook module and the Jinja files."""
+    root = Path(__file__).resolve().parents[1]
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(root)],
+        check=True,
+        env=lf_env,
+        capture_output=True,
+    )
+    wheel = next(wheels.glob("fc_plugin-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [py, "-c", "import site; print(site.getsitepackages()[0])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # dependencies come from the project venv as a plain path entry (its .pth files are not run)
+    (site / "zz_deps.pth").write_text(str(Path(sysconfig_purelib())) + "\n")
+    subprocess.run(
+        [py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    assert (site / "fc_plugin_autoload.pth").exists() and (site / "_fc_plugin_hook.py").exists()
+    code = (
+        PROBE
+        + "import fc_plugin, fc_plugin.templates as t; print(fc_plugin.__file__); print(len(t.chat_template(t.names()[0])))\n"
+    )
+    env = {k: v for k, v in lf_env.items() if k != "PYTHONPATH"}
+    out = subprocess.run([py, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    seen = json.loads(lines[-3])
+    assert lines[-2].startswith(str(site)), "the wheel's package is used, not the editable checkout"
+    assert int(lines[-1]) > 0
+    import fc_plugin.templates
+
+    assert set(fc_plugin.templates.names()) <= set(seen["templates"])
+
+
+def sysconfig_purelib() -> str:
+    import sysconfig
+
+    return sysconfig.get_paths()["purelib"]

@@ -1,4 +1,7 @@
-"""Post-import hook installed by `fc_plugin_autoload.pth` in every Python process.
+"""fc-plugin's post-import hook, run by `fc_plugin_autoload.pth` in every Python process.
+
+This is a top-level module installed at the root of site-packages (see hatch_build.py) so that
+start-up does not even import the `fc_plugin` package; after editing it, re-run `make install`.
 
 `install()` only puts a tiny finder on `sys.meta_path` (microseconds). The first time any
 process imports `llamafactory.data.template` (train, torchrun workers, webui and the training
@@ -6,8 +9,6 @@ subprocess it spawns, chat, api, export), the finder wraps that module's loader 
 after the module has executed, `fc_plugin.register()` adds our templates, tool formats and
 dataset converters. Set FC_PLUGIN_DISABLE=1 to switch it off.
 """
-
-from __future__ import annotations
 
 import os
 import sys
