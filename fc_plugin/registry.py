@@ -9,7 +9,8 @@ def register_all() -> list[str]:
     """Register templates, tool formats and dataset converters (idempotent). Returns template names."""
     global _registered
     if _registered is None:
-        from fc_plugin import templates
+        from fc_plugin import lf_converters, templates
 
         _registered = templates.register_templates()
+        lf_converters.register_converters()  # formatting: fc_<format> in dataset_info.json
     return list(_registered)

@@ -1,0 +1,160 @@
+"""On-the-fly dataset converters for LLaMA-Factory: `"formatting": "fc_<format>"` in dataset_info.json.
+
+`register_converters()` (called by the autoload hook through `registry.register_all`) registers one
+`DatasetConverter` per source format under its `LF_NAME` (`fc_xlam`, `fc_glaive`, ...). During
+`llamafactory-cli train` / the WebUI each raw row then runs through the same convert + normalise +
+validate as `fc-plugin convert` and comes out in LLaMA-Factory's aligned columns (`_prompt`,
+`_response`, `_system`, `_tools`, `_images`, `_videos`, `_audios`). An invalid row is logged with
+our reason code and turned into an empty example, which LLaMA-Factory then drops - never silently.
+
+`HUB_DATASETS` are dataset_info.json entries for the public sets, trained on with no conversion step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from llamafactory.data.converter import DatasetConverter
+from llamafactory.extras import logging
+
+from fc_plugin.convert import FORMAT_MODULES, ConvertError, convert_record, get_format
+from fc_plugin.normalize import normalize_sample
+from fc_plugin.sharegpt import to_sharegpt
+from fc_plugin.validate import validate_sample
+
+logger = logging.get_logger(__name__)
+
+# dataset_info.json entries for public function-calling sets (converted on the fly).
+HUB_DATASETS: dict[str, dict[str, Any]] = {
+    "xlam_function_calling_60k": {"hf_hub_url": "Salesforce/xlam-function-calling-60k", "formatting": "fc_xlam"},
+    "glaive_function_calling_v2": {"hf_hub_url": "glaiveai/glaive-function-calling-v2", "formatting": "fc_glaive"},
+    "hermes_function_calling_v1": {
+        "hf_hub_url": "NousResearch/hermes-function-calling-v1",
+        "subset": "func_calling_singleturn",
+        "formatting": "fc_hermes",
+    },
+    "hermes_function_calling_v1_multiturn": {
+        "hf_hub_url": "NousResearch/hermes-function-calling-v1",
+        "subset": "func_calling",
+        "formatting": "fc_hermes",
+    },
+    "toolace": {"hf_hub_url": "Team-ACE/ToolACE", "formatting": "fc_toolace"},
+}
+
+_EMPTY_MEDIA = {"_images": None, "_videos": None, "_audios": None}
+_ROLES = {"human": "user", "gpt": "assistant", "observation": "observation", "function_call": "function"}
+
+
+def lf_names() -> list[str]:
+    """`fc_<format>` for every format module that exists (found without importing them)."""
+    import importlib.util
+
+    return [f"fc_{mod}" for mod in FORMAT_MODULES if importlib.util.find_spec(f"fc_plugin.convert.{mod}") is not None]
+
+
+def _strip_nulls(value: Any) -> Any:
+    """Drop None values from dicts: Arrow fills keys missing from a row with None."""
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def aligned_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A ShareGPT row in LLaMA-Factory's aligned columns, as its SharegptDatasetConverter makes them."""
+    messages = [{"role": _ROLES[t["from"]], "content": t["value"]} for t in row["conversations"]]
+    return {"_prompt": messages[:-1], "_response": messages[-1:], "_system": row["system"],
+            "_tools": row["tools"], **_EMPTY_MEDIA}  # fmt: skip
+
+
+def _dropped() -> dict[str, Any]:
+    return {"_prompt": [], "_response": [], "_system": "", "_tools": "", **_EMPTY_MEDIA}
+
+
+def _describe(record: Any) -> str:
+    if isinstance(record, dict):
+        for key in ("id", "idx", "question_id"):
+            if record.get(key) is not None:
+                return f"{key}={record[key]}"
+    text = json.dumps(record, ensure_ascii=False, default=repr)
+    return text[:80] + ("..." if len(text) > 80 else "")
+
+
+class FcDatasetConverter(DatasetConverter):
+    """Converts one raw row of `format_name` with fc_plugin's converter + normalisation + validation."""
+
+    format_name = ""  # set by each registered subclass
+    lf_name = ""
+
+    def _context(self) -> dict[str, Any] | None:
+        module = get_format(self.format_name)
+        if not hasattr(module, "load_context"):
+            return None
+        if not hasattr(self, "_fc_context"):
+            paths = []
+            if self.dataset_attr.load_from == "file":
+                paths = [os.path.join(self.data_args.dataset_dir, self.dataset_attr.dataset_name)]
+            self._fc_context = module.load_context(paths)
+        return self._fc_context
+
+    def _drop(self, record: Any, code: str, message: str) -> dict[str, Any]:
+        logger.warning_rank0(f"fc-plugin {self.lf_name}: dropped row {_describe(record)}: {code}: {message[:300]}")
+        return _dropped()
+
+    def __call__(self, example: dict[str, Any]) -> dict[str, Any]:
+        record = _strip_nulls(example)
+        try:
+            samples = convert_record(get_format(self.format_name), record, self._context())
+        except ConvertError as exc:
+            return self._drop(record, exc.code, exc.message)
+        except Exception as exc:  # a converter bug must not stop training on the other rows
+            return self._drop(record, "convert_error", f"{type(exc).__name__}: {exc}")
+        if not samples:
+            return self._drop(record, "empty_conversation", "the record holds no sample")
+        if len(samples) > 1:
+            logger.warning_rank0_once(
+                f"fc-plugin {self.lf_name}: some rows hold several samples; on the fly only the first is "
+                "used - run `fc-plugin convert` to keep them all"
+            )
+        sample = normalize_sample(samples[0])
+        problems = validate_sample(sample)
+        if problems:
+            return self._drop(record, problems[0].code, "; ".join(p.message for p in problems))
+        return aligned_row(to_sharegpt(sample))
+
+
+def converter_class(lf_name: str) -> type[FcDatasetConverter]:
+    """The converter class of `fc_<format>`, defined once at module level (picklable for num_proc)."""
+    cls_name = "Fc_" + lf_name[3:] + "_Converter"
+    cls = globals().get(cls_name)
+    if cls is None:
+        cls = type(cls_name, (FcDatasetConverter,), {"format_name": lf_name[3:], "lf_name": lf_name, "__module__": __name__})
+        globals()[cls_name] = cls
+    return cls
+
+
+for _mod in FORMAT_MODULES:  # module-level classes, so worker processes can unpickle them by name
+    converter_class(f"fc_{_mod}")
+
+
+def register_converters() -> list[str]:
+    """Register every `fc_<format>` converter with LLaMA-Factory (idempotent). Returns their names."""
+    from llamafactory.data.converter import DATASET_CONVERTERS, register_dataset_converter
+
+    names = []
+    for lf_name in lf_names():
+        if lf_name not in DATASET_CONVERTERS:
+            register_dataset_converter(lf_name, converter_class(lf_name))
+        names.append(lf_name)
+    return names
+
+
+def hub_entries() -> dict[str, dict[str, Any]]:
+    """The dataset_info.json entries of HUB_DATASETS (a copy)."""
+    return json.loads(json.dumps(HUB_DATASETS))
+
+
+__all__ = ["HUB_DATASETS", "FcDatasetConverter", "aligned_row", "converter_class", "hub_entries", "lf_names", "register_converters"]
