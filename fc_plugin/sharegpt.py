@@ -143,10 +143,10 @@ def from_sharegpt(row: Any) -> Sample:
         raise ConvertError("not_an_object", f"row is a JSON {type(row).__name__}, not an object")
     turns = row.get("conversations")
     if not isinstance(turns, list):
-        raise ConvertError("bad_field_type", f"'conversations' must be a list, got {type(turns).__name__}")
+        raise ConvertError("wrong_type", f"'conversations' must be a list, got {type(turns).__name__}")
     system = row.get("system") or ""
     if not isinstance(system, str):
-        raise ConvertError("bad_field_type", f"'system' must be a string, got {type(system).__name__}")
+        raise ConvertError("wrong_type", f"'system' must be a string, got {type(system).__name__}")
     tools = row.get("tools") or []
     if isinstance(tools, str):
         tools = parse_json_value(tools) if tools.strip() else []
@@ -156,10 +156,10 @@ def from_sharegpt(row: Any) -> Sample:
     last_calls: list[ToolCall] = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
-            raise ConvertError("bad_field_type", f"turn {i} is a {type(turn).__name__}, not an object")
+            raise ConvertError("wrong_type", f"turn {i} is a {type(turn).__name__}, not an object")
         role, value = turn.get("from", turn.get("role")), turn.get("value", turn.get("content"))
         if not isinstance(value, str):
-            raise ConvertError("bad_field_type", f"turn {i} ({role}) value must be a string, got {type(value).__name__}")
+            raise ConvertError("wrong_type", f"turn {i} ({role}) value must be a string, got {type(value).__name__}")
         if role == "system":
             if messages:
                 raise ConvertError("bad_role_order", f"system turn at position {i} (only allowed first)")

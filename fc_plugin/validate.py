@@ -27,7 +27,8 @@ CODES: dict[str, str] = {
     "truncated_record": "the record (or file) ends in the middle of the JSON",
     "invalid_json": "JSON that does not parse, or call arguments that are not a JSON object",
     "record_too_large": "the record is bigger than the size limit",
-    "bad_field_type": "a field has the wrong type (e.g. content not a string)",
+    "missing_field": "a field the source format requires is missing",
+    "wrong_type": "a field has the wrong type (e.g. content not a string)",
     "unknown_role": "a message role other than system/user/assistant/tool",
     "empty_conversation": "no messages, or no assistant turn",
     "empty_message": "a user or assistant turn with no content and no call",
@@ -73,32 +74,32 @@ def _clip(value: Any, limit: int = 100) -> str:
 # -- structure ----------------------------------------------------------------------------------
 def _check_structure(sample: Any) -> list[Problem]:
     if not isinstance(sample, Sample):
-        return [Problem("bad_field_type", f"expected a Sample, got {type(sample).__name__}")]
+        return [Problem("wrong_type", f"expected a Sample, got {type(sample).__name__}")]
     if not isinstance(sample.messages, list):
-        return [Problem("bad_field_type", f"messages must be a list, got {type(sample.messages).__name__}")]
+        return [Problem("wrong_type", f"messages must be a list, got {type(sample.messages).__name__}")]
     if not isinstance(sample.tools, list):
         return [Problem("invalid_tool_schema", f"tools must be a list, got {type(sample.tools).__name__}")]
     problems = []
     for i, m in enumerate(sample.messages):
         if not isinstance(m, Message):
-            problems.append(Problem("bad_field_type", f"message {i} is a {type(m).__name__}, not a Message"))
+            problems.append(Problem("wrong_type", f"message {i} is a {type(m).__name__}, not a Message"))
             continue
         if m.role not in ROLES:
             problems.append(Problem("unknown_role", f"message {i} has role {_clip(m.role)}; expected one of {ROLES}"))
         if not isinstance(m.content, str):
-            problems.append(Problem("bad_field_type", f"message {i} ({m.role}) content is a {type(m.content).__name__}"))
+            problems.append(Problem("wrong_type", f"message {i} ({m.role}) content is a {type(m.content).__name__}"))
         if m.thought is not None and not isinstance(m.thought, str):
-            problems.append(Problem("bad_field_type", f"message {i} thought is a {type(m.thought).__name__}"))
+            problems.append(Problem("wrong_type", f"message {i} thought is a {type(m.thought).__name__}"))
         if m.name is not None and not isinstance(m.name, str):
-            problems.append(Problem("bad_field_type", f"message {i} name is a {type(m.name).__name__}"))
+            problems.append(Problem("wrong_type", f"message {i} name is a {type(m.name).__name__}"))
         if not isinstance(m.tool_calls, list):
-            problems.append(Problem("bad_field_type", f"message {i} tool_calls is a {type(m.tool_calls).__name__}"))
+            problems.append(Problem("wrong_type", f"message {i} tool_calls is a {type(m.tool_calls).__name__}"))
             continue
         if m.tool_calls and m.role != "assistant":
             problems.append(Problem("bad_role_order", f"message {i} ({m.role}) carries tool calls"))
         for j, c in enumerate(m.tool_calls):
             if not isinstance(c, ToolCall):
-                problems.append(Problem("bad_field_type", f"message {i} call {j} is a {type(c).__name__}"))
+                problems.append(Problem("wrong_type", f"message {i} call {j} is a {type(c).__name__}"))
             elif not isinstance(c.name, str) or not c.name:
                 problems.append(Problem("hallucinated_function", f"message {i} call {j} has no function name"))
             elif not isinstance(c.arguments, dict):
