@@ -11,11 +11,14 @@ import importlib
 import sys
 
 COMMANDS = [
+    "demo",
     "tiny_model",
     "webui",
     "convert",
     "validate",
     "stats",
+    "mix",
+    "split",
 ]
 
 
