@@ -1,0 +1,98 @@
+"""OpenAI chat fine-tuning JSONL: `{"messages": [...], "tools": [...]}`.
+
+Covers `tools` + assistant `tool_calls` (JSON-string arguments, several = one parallel call) +
+`tool` messages matched to their call by `tool_call_id`, and the legacy `functions` +
+`function_call` + `function` role. `developer` messages count as system; a `weight` key is ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fc_plugin.convert import ConvertError
+from fc_plugin.convert._common import field, text_content
+from fc_plugin.normalize import normalize_tools, parse_arguments
+from fc_plugin.sample import Message, Sample, ToolCall
+
+NAME = "openai"
+LF_NAME = "fc_" + NAME
+
+_ROLES = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+    "function": "tool",
+}
+
+
+def detect(record: dict) -> bool:
+    """An object with a `messages` list of `{"role": ...}` dicts."""
+    messages = record.get("messages")
+    return (
+        isinstance(messages, list)
+        and bool(messages)
+        and all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages[:8])
+    )
+
+
+def _call(raw: Any, where: str) -> tuple[ToolCall, str | None]:
+    """One `tool_calls` entry (or a legacy `function_call`) -> (ToolCall, call id)."""
+    if not isinstance(raw, dict):
+        raise ConvertError("wrong_type", f"{where} must be an object, got {type(raw).__name__}")
+    fn = raw.get("function", raw)
+    if not isinstance(fn, dict):
+        raise ConvertError("wrong_type", f"{where}.function must be an object, got {type(fn).__name__}")
+    name = field(fn, "name", str, where=where)
+    try:
+        arguments = parse_arguments(fn.get("arguments"))
+    except ConvertError as exc:
+        raise ConvertError(exc.code, f"{where} ({name}): {exc.message}") from None
+    call_id = raw.get("id")
+    return ToolCall(name, arguments), call_id if isinstance(call_id, str) else None
+
+
+def convert(record: dict) -> list[Sample]:
+    """One OpenAI fine-tuning record -> one canonical sample."""
+    raw_messages = field(record, "messages", list)
+    tools = normalize_tools(record.get("tools")) + normalize_tools(record.get("functions"))
+    names_by_id: dict[str, str] = {}
+    last_calls: list[ToolCall] = []
+    messages: list[Message] = []
+    for i, raw in enumerate(raw_messages):
+        where = f"messages[{i}]"
+        if not isinstance(raw, dict):
+            raise ConvertError("wrong_type", f"{where} must be an object, got {type(raw).__name__}")
+        role = _ROLES.get(raw["role"]) if isinstance(raw.get("role"), str) else None
+        if role is None:
+            raise ConvertError(
+                "unknown_role", f"{where} has role {raw.get('role')!r}; expected one of {sorted(_ROLES)}"
+            )
+        content = text_content(raw.get("content"), where)
+        if role == "assistant":
+            calls: list[ToolCall] = []
+            tool_calls = raw.get("tool_calls") or []
+            if not isinstance(tool_calls, list):
+                raise ConvertError("wrong_type", f"{where}.tool_calls must be a list")
+            for j, tc in enumerate(tool_calls):
+                call, call_id = _call(tc, f"{where}.tool_calls[{j}]")
+                calls.append(call)
+                if call_id:
+                    names_by_id[call_id] = call.name
+            if raw.get("function_call") is not None:
+                calls.append(_call(raw["function_call"], f"{where}.function_call")[0])
+            thought = raw.get("thought", raw.get("reasoning_content"))
+            last_calls = calls or last_calls
+            messages.append(
+                Message("assistant", content, calls, thought if isinstance(thought, str) else None)
+            )
+        elif role == "tool":
+            name = raw.get("name") or names_by_id.get(raw.get("tool_call_id") or "")
+            if not name and len(last_calls) == 1:
+                name = last_calls[0].name
+            messages.append(Message("tool", content, name=name if isinstance(name, str) else None))
+        else:
+            messages.append(Message(role, content))
+    record_id = record.get("id")
+    return [Sample(messages, tools, str(record_id) if record_id is not None else None)]
