@@ -16,15 +16,7 @@ import json
 import os
 from typing import Any
 
-from llamafactory.data.converter import DatasetConverter
-from llamafactory.extras import logging
-
 from fc_plugin.convert import FORMAT_MODULES, ConvertError, convert_record, get_format
-from fc_plugin.normalize import normalize_sample
-from fc_plugin.sharegpt import to_sharegpt
-from fc_plugin.validate import validate_sample
-
-logger = logging.get_logger(__name__)
 
 # dataset_info.json entries for public function-calling sets (converted on the fly).
 HUB_DATASETS: dict[str, dict[str, Any]] = {
@@ -83,61 +75,86 @@ def _describe(record: Any) -> str:
     return text[:80] + ("..." if len(text) > 80 else "")
 
 
-class FcDatasetConverter(DatasetConverter):
-    """Converts one raw row of `format_name` with fc_plugin's converter + normalisation + validation."""
+def _base_class() -> type:
+    """FcDatasetConverter, built on first use: LLaMA-Factory is imported only then (this module is
+    imported by the autoload hook while `llamafactory.data` is still initialising)."""
+    base = globals().get("FcDatasetConverter")
+    if base is not None:
+        return base
+    from llamafactory.data.converter import DatasetConverter
+    from llamafactory.extras import logging
 
-    format_name = ""  # set by each registered subclass
-    lf_name = ""
+    from fc_plugin.normalize import normalize_sample
+    from fc_plugin.sharegpt import to_sharegpt
+    from fc_plugin.validate import validate_sample
 
-    def _context(self) -> dict[str, Any] | None:
-        module = get_format(self.format_name)
-        if not hasattr(module, "load_context"):
-            return None
-        if not hasattr(self, "_fc_context"):
-            paths = []
-            if self.dataset_attr.load_from == "file":
-                paths = [os.path.join(self.data_args.dataset_dir, self.dataset_attr.dataset_name)]
-            self._fc_context = module.load_context(paths)
-        return self._fc_context
+    logger = logging.get_logger(__name__)
 
-    def _drop(self, record: Any, code: str, message: str) -> dict[str, Any]:
-        logger.warning_rank0(f"fc-plugin {self.lf_name}: dropped row {_describe(record)}: {code}: {message[:300]}")
-        return _dropped()
+    class FcDatasetConverter(DatasetConverter):
+        """Converts one raw row of `format_name` with fc_plugin's converter + normalisation + validation."""
 
-    def __call__(self, example: dict[str, Any]) -> dict[str, Any]:
-        record = _strip_nulls(example)
-        try:
-            samples = convert_record(get_format(self.format_name), record, self._context())
-        except ConvertError as exc:
-            return self._drop(record, exc.code, exc.message)
-        except Exception as exc:  # a converter bug must not stop training on the other rows
-            return self._drop(record, "convert_error", f"{type(exc).__name__}: {exc}")
-        if not samples:
-            return self._drop(record, "empty_conversation", "the record holds no sample")
-        if len(samples) > 1:
-            logger.warning_rank0_once(
-                f"fc-plugin {self.lf_name}: some rows hold several samples; on the fly only the first is "
-                "used - run `fc-plugin convert` to keep them all"
-            )
-        sample = normalize_sample(samples[0])
-        problems = validate_sample(sample)
-        if problems:
-            return self._drop(record, problems[0].code, "; ".join(p.message for p in problems))
-        return aligned_row(to_sharegpt(sample))
+        format_name = ""  # set by each registered subclass
+        lf_name = ""
+
+        def _context(self) -> dict[str, Any] | None:
+            module = get_format(self.format_name)
+            if not hasattr(module, "load_context"):
+                return None
+            if not hasattr(self, "_fc_context"):
+                paths = []
+                if self.dataset_attr.load_from == "file":
+                    paths = [os.path.join(self.data_args.dataset_dir, self.dataset_attr.dataset_name)]
+                self._fc_context = module.load_context(paths)
+            return self._fc_context
+
+        def _drop(self, record: Any, code: str, message: str) -> dict[str, Any]:
+            logger.warning_rank0(f"fc-plugin {self.lf_name}: dropped row {_describe(record)}: {code}: {message[:300]}")
+            return _dropped()
+
+        def __call__(self, example: dict[str, Any]) -> dict[str, Any]:
+            record = _strip_nulls(example)
+            try:
+                samples = convert_record(get_format(self.format_name), record, self._context())
+            except ConvertError as exc:
+                return self._drop(record, exc.code, exc.message)
+            except Exception as exc:  # a converter bug must not stop training on the other rows
+                return self._drop(record, "convert_error", f"{type(exc).__name__}: {exc}")
+            if not samples:
+                return self._drop(record, "skipped", "the record holds no sample (context-only, e.g. a possible answer)")
+            if len(samples) > 1:
+                logger.warning_rank0_once(
+                    f"fc-plugin {self.lf_name}: some rows hold several samples; on the fly only the first is "
+                    "used - run `fc-plugin convert` to keep them all"
+                )
+            sample = normalize_sample(samples[0])
+            problems = validate_sample(sample)
+            if problems:
+                return self._drop(record, problems[0].code, "; ".join(p.message for p in problems))
+            return aligned_row(to_sharegpt(sample))
+
+    FcDatasetConverter.__module__ = __name__
+    globals()["FcDatasetConverter"] = FcDatasetConverter
+    return FcDatasetConverter
 
 
-def converter_class(lf_name: str) -> type[FcDatasetConverter]:
-    """The converter class of `fc_<format>`, defined once at module level (picklable for num_proc)."""
+def converter_class(lf_name: str) -> type:
+    """The converter class of `fc_<format>`, kept as a module attribute (picklable for num_proc)."""
     cls_name = "Fc_" + lf_name[3:] + "_Converter"
     cls = globals().get(cls_name)
     if cls is None:
-        cls = type(cls_name, (FcDatasetConverter,), {"format_name": lf_name[3:], "lf_name": lf_name, "__module__": __name__})
+        attrs = {"format_name": lf_name[3:], "lf_name": lf_name, "__module__": __name__}
+        cls = type(cls_name, (_base_class(),), attrs)
         globals()[cls_name] = cls
     return cls
 
 
-for _mod in FORMAT_MODULES:  # module-level classes, so worker processes can unpickle them by name
-    converter_class(f"fc_{_mod}")
+def __getattr__(name: str) -> Any:
+    """Build converter classes on demand, e.g. when a worker process unpickles one by name."""
+    if name == "FcDatasetConverter":
+        return _base_class()
+    if name.startswith("Fc_") and name.endswith("_Converter"):
+        return converter_class("fc_" + name[3 : -len("_Converter")])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register_converters() -> list[str]:
@@ -157,4 +174,4 @@ def hub_entries() -> dict[str, dict[str, Any]]:
     return json.loads(json.dumps(HUB_DATASETS))
 
 
-__all__ = ["HUB_DATASETS", "FcDatasetConverter", "aligned_row", "converter_class", "hub_entries", "lf_names", "register_converters"]
+__all__ = ["HUB_DATASETS", "aligned_row", "converter_class", "hub_entries", "lf_names", "register_converters"]

@@ -186,9 +186,18 @@ def _normalize_node(node: Any) -> tuple[Any, bool]:
 
 
 def _is_flat_param_map(params: dict[str, Any]) -> bool:
-    """xLAM-style `{"arg": {"type": ..., "description": ...}}` (no JSON Schema keywords at the top)."""
-    schema_keys = {"type", "properties", "required", "$schema", "anyOf", "oneOf", "allOf", "additionalProperties"}
-    return bool(params) and not (schema_keys & set(params)) and all(isinstance(v, dict) for v in params.values())
+    """xLAM-style `{"arg": {"type": ..., "description": ...}}` rather than a JSON Schema object.
+
+    Every value is an argument spec (a dict): JSON Schema keywords such as `"type": "object"` or
+    `"required": [...]` are not dicts, and a real `properties` map holds specs, not a `type` string.
+    Arguments named `type` or `properties` (xLAM has both) are recognised as arguments.
+    """
+    if not params or not all(isinstance(v, dict) for v in params.values()):
+        return False
+    props = params.get("properties")
+    if props is not None and not isinstance(props.get("type"), str | list) and "description" not in props:
+        return False  # a properties map: {"name": {...}, ...}
+    return True
 
 
 def to_json_schema(params: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class StatsCollector:
         self.lengths = array("I")
         self.rejects: Counter[str] = Counter()
         self.records = 0
+        self.skipped = 0  # records that hold no sample by design (e.g. BFCL possible answers)
 
     def add(self, sample: Sample, length: int | None = None, *, split: str = "train") -> None:
         """Count one valid sample (its length in `length_unit`, if known)."""
@@ -66,6 +67,7 @@ class StatsCollector:
             "samples": self.samples,
             "eval_samples": self.eval_samples,
             "rejected": sum(self.rejects.values()),
+            "skipped": self.skipped,
             "categories": dict(self.categories),
             "calls": self.calls,
             "distinct_tools": len(self.tools),
@@ -82,7 +84,8 @@ class StatsCollector:
         lines = [f"{title}: {d['samples']} sample(s)"
                  + (f" ({d['eval_samples']} eval)" if d["eval_samples"] else "")
                  + (f" from {d['records']} record(s)" if d["records"] else "")
-                 + f", {d['rejected']} rejected"]  # fmt: skip
+                 + f", {d['rejected']} rejected"
+                 + (f", {d['skipped']} context-only record(s) skipped" if d["skipped"] else "")]  # fmt: skip
         cats = ", ".join(f"{c} {k} ({100 * k / n:.0f}%)" for c, k in d["categories"].items())
         lines.append(f"  categories: {cats}")
         if d["tools"]:

@@ -44,6 +44,9 @@ def collect(args: argparse.Namespace, on_problem: Callable[..., None] | None = N
             if (record.file, record.index) != last:
                 last = (record.file, record.index)
                 stats.records += 1
+            if row is None and error is None:
+                stats.skipped += 1
+                continue
             if error is not None:
                 codes = [error] if not isinstance(error, list) else error
                 stats.reject(codes[0].code)

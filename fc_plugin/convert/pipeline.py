@@ -355,7 +355,10 @@ class SampleChecker:
 def iter_checked(
     records: Iterable[RawRecord], module: ModuleType, context: dict[str, Any] | None, checker: SampleChecker
 ) -> Iterator[tuple[RawRecord, int | None, Sample | None, dict[str, Any] | None, int, ConvertError | list[Any] | None]]:
-    """(record, sample number, sample, row, length, error) for every sample (or failure) of `records`."""
+    """(record, sample number, sample, row, length, error) for every sample (or failure) of `records`.
+
+    A record the converter turns into no sample at all gives one item with row and error both None.
+    """
     for record in records:
         if record.error is not None:
             yield record, None, None, None, 0, record.error
@@ -373,8 +376,8 @@ def iter_checked(
         except Exception as exc:  # a converter bug must not lose the rest of the file
             yield record, None, None, None, 0, ConvertError("convert_error", f"{type(exc).__name__}: {exc}")
             continue
-        if not samples:
-            yield record, None, None, None, 0, ConvertError("empty_conversation", "the record holds no sample")
+        if not samples:  # a context-only record (e.g. a BFCL possible answer): counted as skipped
+            yield record, None, None, None, 0, None
         for k, sample in enumerate(samples):
             try:
                 sample, row, length, problems = checker.check(sample)
@@ -439,6 +442,9 @@ def convert_files(
                     if pending > 1 << 20:
                         bar.update(pending)
                         pending = 0
+                if row is None and error is None:
+                    stats.skipped += 1
+                    continue
                 if error is not None:
                     entry = _reject_entry(record, k, sample, error)
                     writer.add_reject(entry)
