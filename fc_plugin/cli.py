@@ -19,6 +19,8 @@ COMMANDS = [
     "stats",
     "mix",
     "split",
+    "score",
+    "compare",
 ]
 
 

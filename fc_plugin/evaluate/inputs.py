@@ -2,6 +2,7 @@
 
 Gold: our ShareGPT dataset (`.json` list or `.jsonl`) or canonical JSONL (`Sample.to_dict()` rows).
 The last assistant turn of each sample is the expected output; everything before it is the prompt.
+Slot-filling samples also yield one case per question asked before the call (id `ID#ask`).
 
 Predictions: JSONL, one object per line, either `{"id", "calls": [{"name", "arguments"}]}` or
 `{"id", "text": raw model output, "template": name}` (parsed with `fc_plugin.templates.parse_calls`).
@@ -104,6 +105,18 @@ def split_expected(sample: Sample) -> tuple[list[Message], Message]:
     raise ValueError("no assistant turn to score against")
 
 
+def slot_questions(sample_id: str, sample: Sample) -> list[GoldItem]:
+    """Extra cases for a slot-filling sample: each assistant question asked before a later call
+    (id `ID#ask`, `ID#ask2`, ...); the right output there is a question, not an invented call."""
+    out: list[GoldItem] = []
+    last_call = max((i for i, m in enumerate(sample.messages) if m.role == "assistant" and m.tool_calls), default=-1)
+    for i, m in enumerate(sample.messages[:last_call]):
+        if m.role == "assistant" and not m.tool_calls and i > 0 and sample.messages[i - 1].role == "user":
+            suffix = "#ask" if not out else f"#ask{len(out) + 1}"
+            out.append(GoldItem(sample_id + suffix, sample, sample.messages[:i], m, "slot_filling"))
+    return out
+
+
 def sample_category(sample: Sample) -> str:
     """The category stored with the sample (`meta["category"]`), else `fc_plugin.categories.categorize`."""
     category = sample.meta.get("category") if sample.meta else None
@@ -129,7 +142,10 @@ def load_gold(path: str | Path) -> tuple[list[GoldItem], list[InputProblem]]:
             if sample_id in seen:
                 raise ValueError(f"duplicate id {sample_id!r}")
             prompt, expected = split_expected(sample)
-            items.append(GoldItem(sample_id, sample, prompt, expected, sample_category(sample)))
+            category = sample_category(sample)
+            items.append(GoldItem(sample_id, sample, prompt, expected, category))
+            if category == "slot_filling":
+                items.extend(slot_questions(sample_id, sample))
             seen.add(sample_id)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             problems.append(InputProblem(str(path), label, _reason(exc)))

@@ -256,7 +256,7 @@ def aggregate(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
         "count": n,
         "exact_call_accuracy": _ratio(sum(v["exact_match"] for v in verdicts), n),
         "call_decision_accuracy": _ratio(sum(v["decision_correct"] for v in verdicts), n),
-        "function_name_accuracy": _ratio(sum(v["names_correct"] for v in expect), len(expect)),
+        "function_name_accuracy": _ratio(sum(v["names_correct"] for v in expect), len(expect), empty=None),
         "argument_precision": precision,
         "argument_recall": recall,
         "argument_f1": _f1(precision, recall),
@@ -317,7 +317,7 @@ def summarize(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _ratio(num: float, den: float, empty: float = 0.0) -> float:
+def _ratio(num: float, den: float, empty: float | None = 0.0) -> float | None:
     return round(num / den, 6) if den else empty
 
 
