@@ -1,0 +1,66 @@
+"""Checks a template applies before rendering a sample: tool schemas and called function names.
+
+Errors are ValueErrors naming the template, the sample and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+
+def function_of(tool: Any) -> Any:
+    """The function dict of a tool given as `{"name", ...}` or `{"type": "function", "function": {...}}`."""
+    if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
+        return tool["function"]
+    return tool
+
+
+def check_tools(tools: list[Any], where: str) -> list[str]:
+    """Validate tool definitions (names, JSON Schema parameters); return the function names."""
+    if not isinstance(tools, list):
+        raise ValueError(f"{where}: tools must be a list of function definitions, got {type(tools).__name__}")
+    names = []
+    for index, tool in enumerate(tools):
+        function = function_of(tool)
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{where}: tool #{index} has no function name: {json.dumps(tool, ensure_ascii=False)[:120]}")
+        problem = _schema_problem(json.dumps(function.get("parameters", {"type": "object"}), sort_keys=True))
+        if problem:
+            raise ValueError(f"{where}: tool {name!r}: parameters is not a valid JSON Schema: {problem}")
+        names.append(name)
+    return names
+
+
+@lru_cache(maxsize=4096)
+def _schema_problem(parameters_json: str) -> str | None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    parameters = json.loads(parameters_json)
+    if not isinstance(parameters, dict):
+        return f"expected an object schema, got {type(parameters).__name__}"
+    try:
+        validator_for(parameters, default=Draft202012Validator).check_schema(parameters)
+    except SchemaError as exc:
+        return f"{exc.message} (at {'/'.join(str(p) for p in exc.absolute_path) or 'top level'})"
+    if parameters.get("type", "object") != "object":
+        return f"the parameters schema must have type 'object', got {parameters.get('type')!r}"
+    return None
+
+
+def check_calls(calls: list[dict[str, Any]], tool_names: list[str], where: str) -> None:
+    """Every call must name a function the sample's tools define and carry object arguments."""
+    for call in calls:
+        name = call.get("name") if isinstance(call, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{where}: a call has no function name: {json.dumps(call, ensure_ascii=False)[:120]}")
+        if name not in tool_names:
+            defined = ", ".join(tool_names) if tool_names else "none"
+            raise ValueError(f"{where}: call to function {name!r}, which the sample's tools do not define "
+                             f"(tools: {defined})")
+        if not isinstance(call.get("arguments", {}), dict):
+            raise ValueError(f"{where}: arguments of the call to {name!r} must be a JSON object")
