@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE := 1
 export DISABLE_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint clean convert
+.PHONY: install test test-fast demo lint clean convert webui browser
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt hatch_build.py fc_plugin_autoload.pth _
 	touch $(STAMP)
 
 ## test: the whole suite, end-to-end runs included (what CI runs)
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 ## test-fast: unit tests only (skips the e2e-marked real training / browser runs)
@@ -36,6 +36,16 @@ demo: install
 ## convert: every raw sample in data/raw/ -> data/fc_<name>_sample.json + dataset_info.json (with hub entries)
 convert: install
 	$(BIN)/python -m fc_plugin.convert.batch data/raw --out-dir data --info dataset_info.json
+
+## webui: LLaMA-Factory's LlamaBoard on http://127.0.0.1:7860 with our templates; Data dir = this folder
+webui: install
+	$(BIN)/fc-plugin webui --dataset-dir .
+
+## browser: Debian's headless Chromium for the WebUI browser test (skipped when /usr/bin/chromium exists)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 lint: install
 	$(BIN)/ruff check .
