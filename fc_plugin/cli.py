@@ -21,6 +21,7 @@ COMMANDS = [
     "split",
     "score",
     "compare",
+    "synth",
 ]
 
 
