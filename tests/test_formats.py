@@ -725,3 +725,73 @@ def test_bad_record_raises_convert_error_with_its_code(name: str, record: dict, 
         convert_record(FORMATS[name], record)
     assert err.value.code == code, str(err.value)
     assert err.value.message  # a human explanation, not only the code
+
+
+# -- robustness -------------------------------------------------------------------------------------
+_FUZZ_VALUES = [None, 0, -1.5, True, "", "x", "[", "{", "[]", "{}", [], {}, [1], {"a": 1}, [{}], [None], [[{}]],
+                "<tool_call>", "[f(", "USER:", "Action: x\nAction Input: {", '{"name": 3}', "<functioncall> {"]  # fmt: skip
+
+
+def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
+    for key, value in items:
+        out += _paths(value, (*prefix, key))
+    return out
+
+
+def _mutated(record: Any, rng: Any) -> Any:
+    """`record` with 1-3 values replaced by another JSON type or a damaged string."""
+    import copy
+
+    record = copy.deepcopy(record)
+    for _ in range(rng.randint(1, 3)):
+        path = rng.choice(_paths(record))
+        parent, value = None, record
+        for key in path:
+            parent, value = value, value[key]
+        if isinstance(value, str) and value and rng.random() < 0.6:
+            i = rng.randrange(len(value))
+            new = (
+                value[:i]
+                + rng.choice(["'", '"', "{", "]", "(", ")", "\n", ",", "\\", ""])
+                + value[i + rng.randint(0, 8) :]
+            )
+        else:
+            new = copy.deepcopy(rng.choice(_FUZZ_VALUES))
+        if parent is None:
+            return new if isinstance(new, dict) else record
+        parent[path[-1]] = new
+    return record
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # damaged strings hold "\d"-style escapes
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_damaged_records_only_ever_raise_convert_error(name: str) -> None:
+    """Seeded fuzzing of the sample records: a converter either converts or raises ConvertError."""
+    import random
+    import traceback
+
+    rng = random.Random(name)
+    module = FORMATS[name]
+    context = (
+        module.load_context([str(RAW / SAMPLE_FILES[name])]) if hasattr(module, "load_context") else None
+    )
+    ours, elsewhere = [], set()
+    for record in load_records(name):
+        for _ in range(60):
+            damaged = _mutated(record, rng)
+            try:
+                convert_record(module, damaged, context)
+            except ConvertError:
+                pass
+            except Exception as exc:
+                frame = traceback.extract_tb(exc.__traceback__)[-1]
+                where = f"{Path(frame.filename).name}:{frame.lineno} {type(exc).__name__}: {exc}"
+                if "/fc_plugin/convert/" in frame.filename.replace("\\", "/"):
+                    ours.append(f"{where} on {json.dumps(damaged, ensure_ascii=False, default=repr)[:300]}")
+                else:
+                    elsewhere.add(where)
+    assert ours == []
+    if elsewhere:  # a shared helper outside the converters (reported, fixed by its owner)
+        pytest.xfail("; ".join(sorted(elsewhere)))

@@ -106,6 +106,8 @@ def _question(raw: Any) -> list[Message]:
     if not isinstance(raw, list) or not raw:
         raise ConvertError("wrong_type", "'question' must be a string or a non-empty list")
     turns = raw if all(isinstance(t, list) for t in raw) else [raw]
+    if not turns[0]:
+        raise ConvertError("missing_field", "'question' holds no messages")
     if len(turns) > 1:
         raise ConvertError(
             "unsupported", f"'question' has {len(turns)} turns; multi-turn BFCL entries are not supported"

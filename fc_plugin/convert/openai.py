@@ -88,7 +88,8 @@ def convert(record: dict) -> list[Sample]:
                 Message("assistant", content, calls, thought if isinstance(thought, str) else None)
             )
         elif role == "tool":
-            name = raw.get("name") or names_by_id.get(raw.get("tool_call_id") or "")
+            call_id = raw.get("tool_call_id")
+            name = raw.get("name") or (names_by_id.get(call_id) if isinstance(call_id, str) else None)
             if not name and len(last_calls) == 1:
                 name = last_calls[0].name
             messages.append(Message("tool", content, name=name if isinstance(name, str) else None))

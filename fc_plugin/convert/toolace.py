@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from typing import Any
 
 from fc_plugin.convert import ConvertError
@@ -75,7 +76,9 @@ def parse_python_calls(text: str) -> list[ToolCall]:
             raise ConvertError("unparsable_call", f"not a call `name(arg=value, ...)`: {part.strip()[:80]!r}")
         name, args_text = m.group(1).strip(), m.group(2)
         try:
-            node = ast.parse(f"_f({args_text})", mode="eval").body
+            with warnings.catch_warnings():  # "\d" in a string literal: a warning, not our concern
+                warnings.simplefilter("ignore")
+                node = ast.parse(f"_f({args_text})", mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             raise ConvertError(
                 "unparsable_call", f"{name}(...): {exc.__class__.__name__}: {args_text[:80]!r}"
