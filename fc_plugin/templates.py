@@ -74,7 +74,10 @@ def register_templates() -> list[str]:
     from llamafactory.data.template import TEMPLATES, register_template
     from llamafactory.data.tool_utils import TOOLS
 
-    from fc_plugin.formats.llamafactory import THOUGHT_WORDS, FcTemplate, FcToolUtils
+    from fc_plugin.formats.lf_messages import THOUGHT_WORDS
+    from fc_plugin.formats.llamafactory import fc_classes
+
+    FcTemplate, FcToolUtils = fc_classes()  # noqa: N806
 
     for fmt in FORMATS:
         if not isinstance(TOOLS.get(f"fc_{fmt}"), FcToolUtils):

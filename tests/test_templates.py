@@ -14,7 +14,7 @@ import pytest
 
 from fc_plugin import templates
 from fc_plugin.formats import get_format
-from fc_plugin.formats.llamafactory import RESULT_SEPARATOR
+from fc_plugin.formats.lf_messages import RESULT_SEPARATOR
 
 IGNORE = -100
 WEATHER = {
@@ -73,6 +73,25 @@ def _row_and_messages(turns: list[tuple], system: str = "", tools: list[dict] | 
             messages += [{"role": "tool", "content": r} for r in rest[0]]
     row = {"conversations": conv, "system": system, "tools": json.dumps(tools, ensure_ascii=False) if tools else ""}
     return row, messages
+
+
+def _sample(turns: list[tuple], system: str = "", tools: list[dict] | None = TOOLS) -> Any:
+    """The same conversation as a canonical Sample (tool results named after their calls)."""
+    from fc_plugin.sample import Message, Sample, ToolCall
+
+    messages = [Message("system", system)] if system else []
+    last: list[str] = []
+    for kind, *rest in turns:
+        if kind == "user":
+            messages.append(Message("user", rest[0]))
+        elif kind == "answer":
+            messages.append(Message("assistant", rest[1], thought=rest[0]))
+        elif kind == "calls":
+            last = [n for n, _ in rest[1]]
+            messages.append(Message("assistant", "", [ToolCall(n, a) for n, a in rest[1]], thought=rest[0]))
+        elif kind == "results":
+            messages += [Message("tool", r, name=n) for r, n in zip(rest[0], last, strict=True)]
+    return Sample(messages, list(tools or []), id="case")
 
 
 CASES: dict[str, tuple[list[tuple], str]] = {
@@ -207,6 +226,19 @@ def test_parity_with_apply_chat_template(tiny_model, name, case):
     assert tokenizer.decode(input_ids, skip_special_tokens=False) == text
     assert input_ids == ids
     assert len(labels) == len(input_ids)
+
+
+@pytest.mark.parametrize("name", ["fc_react_qwen", "fc_tags_llama3", "fc_json_phi4"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_parity_through_the_data_pipeline(tiny_model, name, case):
+    """Canonical Sample -> fc_plugin.sharegpt.to_sharegpt -> LLaMA-Factory == apply_chat_template(chat_messages())."""
+    from fc_plugin.sharegpt import to_sharegpt
+
+    sample = _sample(*CASES[case])
+    input_ids, _, tokenizer = lf_encode(tiny_model, name, to_sharegpt(sample))
+    text, ids = hf_render(tiny_model, name, sample.chat_messages(), sample.tools)
+    assert tokenizer.decode(input_ids, skip_special_tokens=False) == text
+    assert input_ids == ids
 
 
 @pytest.mark.parametrize("name", templates.names())
