@@ -8,7 +8,8 @@ WebUI imports `llamafactory.data.template`, before the template dropdown is buil
   project root. LLaMA-Factory has no setting for that default (no env var, not in the user
   config), so `launch()` sets the module constant `DEFAULT_DATA_DIR` in the few WebUI modules
   that copied it (DATA_DIR_MODULES) before the UI is built. That is the only LF internal touched.
-- it binds 0.0.0.0 and opens a browser; we bind 127.0.0.1 and print the URL.
+- it binds 0.0.0.0 and opens a browser; we bind 127.0.0.1, print the URL and switch gradio's
+  telemetry off unless GRADIO_ANALYTICS_ENABLED is set.
 - it starts training with a bare `llamafactory-cli` from PATH; we put this interpreter's bin
   folder first on PATH so that the subprocess is the one with the plugin installed.
 """
@@ -53,7 +54,9 @@ def set_default_dataset_dir(folder: str | os.PathLike[str]) -> None:
     for name in DATA_DIR_MODULES:
         module = importlib.import_module(name)
         if not hasattr(module, "DEFAULT_DATA_DIR"):
-            raise RuntimeError(f"{name}.DEFAULT_DATA_DIR is gone: this LLaMA-Factory version is not supported")
+            raise RuntimeError(
+                f"{name}.DEFAULT_DATA_DIR is gone: this LLaMA-Factory version is not supported"
+            )
         module.DEFAULT_DATA_DIR = str(folder)
 
 
@@ -70,7 +73,9 @@ def build_ui(dataset_dir: str | os.PathLike[str] = ".") -> gr.Blocks:
     from fc_plugin.registry import register_all
 
     if os.environ.get("FC_PLUGIN_DISABLE"):
-        raise ValueError("FC_PLUGIN_DISABLE is set: the WebUI and its training runs would not know our templates")
+        raise ValueError(
+            "FC_PLUGIN_DISABLE is set: the WebUI and its training runs would not know our templates"
+        )
     folder = resolve_dataset_dir(dataset_dir)
     register_all()  # the autoload hook does it too; explicit so that an in-process caller needs no hook
     set_default_dataset_dir(folder)
@@ -92,6 +97,7 @@ def launch(
     host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
     port = port or int(os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
     folder = resolve_dataset_dir(dataset_dir)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read when the Blocks are built
     demo = build_ui(folder)
     fix_proxy(ipv6_enabled=False)  # as `llamafactory-cli webui` does: keep localhost off any proxy
     print(f"fc-plugin webui: LlamaBoard on http://{host}:{port} (datasets from {folder})", flush=True)

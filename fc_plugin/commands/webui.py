@@ -13,7 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "folder holding dataset_info.json (default: the current folder) and the server bound to 127.0.0.1. "
         "LlamaBoard keeps its own files (saves/, llamaboard_cache/, llamaboard_config/) in the current folder.",
     )
-    p.add_argument("--dataset-dir", default=".", help="folder with dataset_info.json (default: current folder)")
+    p.add_argument(
+        "--dataset-dir", default=".", help="folder with dataset_info.json (default: current folder)"
+    )
     p.add_argument("--host", default=None, help="address to bind (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     p.add_argument("--open-browser", action="store_true", help="open the UI in the default browser")
