@@ -79,7 +79,7 @@ def convert(record: dict) -> list[Sample]:
     instruction = field(record, "instruction", str)
     system = field(record, "system", str, optional=True)
     response = field(record, "response", str, optional=True) or ""
-    calls = _calls(record["function_call"])
+    calls = _calls(record.get("function_call"))
     raw_tools = record.get("tools", record.get("functions"))
     tools = normalize_tools(raw_tools)
     meta: dict[str, Any] = {}
