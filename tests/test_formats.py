@@ -333,6 +333,27 @@ def test_hermes_tool_responses_and_final_answer() -> None:
     ]
 
 
+def test_hermes_tools_one_object_per_line_and_bare_responses() -> None:
+    tool = {"type": "function", "function": {"name": "calculate_bmi", "description": "BMI", "parameters": {
+        "type": "object", "properties": {"weight": {"type": "number"}, "height": {"type": "number"}}}}}  # fmt: skip
+    other = {
+        "type": "function",
+        "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+    }
+    record = {"conversations": [
+        {"from": "system", "value": f"You are a function calling AI model.\n<tools> {json.dumps(tool)}\n{json.dumps(other)} </tools>"},
+        {"from": "human", "value": "I weigh 70 kg and I am 1.75 m tall."},
+        {"from": "gpt", "value": '<tool_call>\n{"name": "calculate_bmi", "arguments": {"weight": 70, "height": 1.75}}\n</tool_call>'},
+        {"from": "tool", "value": '<tool_response>\n{"bmi": 22.86}\n</tool_response>'},
+        {"from": "gpt", "value": "Your BMI is 22.86."},
+    ]}  # fmt: skip
+    s = FORMATS["hermes"].convert(record)[0]
+    assert [t["name"] for t in s.tools] == ["calculate_bmi", "get_time"]
+    assert s.messages[0].content == "You are a function calling AI model."
+    assert (s.messages[3].name, json.loads(s.messages[3].content)) == ("calculate_bmi", {"bmi": 22.86})
+    assert validate_sample(s) == []
+
+
 def test_toolace_python_calls_names_with_spaces_and_results() -> None:
     s = one("toolace", 1)
     assert "NO other text" not in s.messages[0].content and "[{" not in s.messages[0].content
@@ -502,6 +523,15 @@ def test_bfcl_context_from_explicit_answer_files_and_inline_truth(tmp_path: Path
     with pytest.raises(ConvertError) as err:
         bfcl.convert(question)
     assert err.value.code == "missing_answer"
+
+
+def test_bfcl_v1_question_string_and_single_function_object() -> None:
+    record = {"id": "simple_7", "question": "What is 2 to the power of 10?",
+              "function": {"name": "math.power", "parameters": {"type": "dict", "properties": {
+                  "base": {"type": "integer"}, "exponent": {"type": "integer"}, "mod": {"type": "integer"}}}},
+              "ground_truth": {"math.power": {"base": [2], "exponent": [10], "mod": ["", 1]}}}  # fmt: skip
+    s = FORMATS["bfcl"].convert(record)[0]
+    assert roles(s) == ["user", "assistant"] and calls(s) == [[("math.power", {"base": 2, "exponent": 10})]]
 
 
 def test_sharegpt_reads_llamafactory_rows_back() -> None:
