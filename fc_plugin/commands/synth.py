@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if today:
         config.today = today
     generator = Generator(tools, config, templates)
+    if args.mix is None and generator.impossible():
+        config.mix = generator.feasible_mix(config.mix)
+        print(f"note: {'; '.join(generator.impossible().values())}: left out of the default mix", file=sys.stderr)
+    generator.check_mix(config.mix)
     checker = SampleChecker(ConvertOptions(tokenizer=args.tokenizer, cutoff_len=args.cutoff_len, template=args.template))
     disable = None if args.progress is None else not args.progress
     teacher_note = ""
@@ -93,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
         items, client = _teacher_items(args, tools, templates, config, generator, disable)
         teacher_note = f"teacher {args.model}: {{sent}} request(s) sent, {{hits}} answered from the cache"
     else:
-        generator.check_mix(config.mix)
         with tqdm(total=config.n, desc=f"synth {name}", unit="sample", disable=disable) as bar:
             items = generator.generate(bar.update)
         client = None

@@ -135,12 +135,26 @@ class Generator:
         self.counts = {c: 0 for c in CATEGORIES}
 
     # ---- public -------------------------------------------------------------------------------
+    def impossible(self) -> dict[str, str]:
+        """Categories these tools cannot produce, with the reason."""
+        out = {}
+        if not self.slot_tools:
+            out["slot_filling"] = "slot_filling needs a tool with a required parameter"
+        if not self.arg_tools and len(self.names) < 2:
+            out["parallel"] = "parallel needs two tools or a tool with parameters"
+        return out
+
+    def feasible_mix(self, mix: dict[str, float]) -> dict[str, float]:
+        """`mix` without the categories these tools cannot produce, renormalised (for the default mix)."""
+        kept = {c: (0.0 if c in self.impossible() else w) for c, w in mix.items()}
+        total = sum(kept.values())
+        return {c: w / total for c, w in kept.items()} if total > 0 else mix
+
     def check_mix(self, mix: dict[str, float]) -> None:
         """Raise ValueError when the tools cannot produce a requested category."""
-        if mix.get("slot_filling", 0) > 0 and not self.slot_tools:
-            raise ValueError("slot_filling needs a tool with a required parameter; set slot_filling=0 in --mix")
-        if mix.get("parallel", 0) > 0 and not self.arg_tools and len(self.names) < 2:
-            raise ValueError("parallel needs two tools or a tool with parameters; set parallel=0 in --mix")
+        for category, reason in self.impossible().items():
+            if mix.get(category, 0) > 0:
+                raise ValueError(f"{reason}; set {category}=0 in --mix")
 
     def generate(self, progress: Callable[[int], None] | None = None) -> list[Sample]:
         """All samples, shuffled deterministically. `progress(k)` is called as samples are made."""
@@ -430,9 +444,15 @@ class Generator:
         n_sib = int(self.cfg.pair_rate * 0.5 * quota["single"]) // 2 if self.siblings else 0
         n_per = int(self.cfg.pair_rate * 0.5 * quota["single"]) // 2 if self.arg_tools else 0
         plan = ["negative"] * n_neg + ["sibling"] * n_sib + ["perturb"] * n_per
+        exhausted: set[str] = set()
         for i, kind in enumerate(plan):
+            if kind in exhausted:
+                continue
             lang = self.cfg.langs[i % len(self.cfg.langs)]
-            yield self._unique(partial(self._pair, kind, rng, lang), f"{kind} pair")
+            try:
+                yield self._unique(partial(self._pair, kind, rng, lang), f"{kind} pair")
+            except ValueError:
+                exhausted.add(kind)  # too few distinct pairs: the category streams fill the quota instead
 
     def _pair(self, kind: str, rng: random.Random, lang: str) -> list[Sample]:
         pair = f"{kind}-{rng.getrandbits(48):012x}"
