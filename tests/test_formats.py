@@ -552,6 +552,19 @@ def test_sharegpt_reads_llamafactory_rows_back() -> None:
     ] == "广州"
 
 
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_every_converted_sample_round_trips_through_sharegpt(name: str) -> None:
+    """canonical -> LLaMA-Factory ShareGPT row -> the sharegpt format converter -> the same canonical sample."""
+    from fc_plugin.sharegpt import to_sharegpt
+
+    for group in convert_all(name):
+        for sample in group:
+            sample = normalize_sample(sample)
+            back = FORMATS["sharegpt"].convert(to_sharegpt(sample))[0]
+            assert [m.to_dict() for m in back.messages] == [m.to_dict() for m in sample.messages]
+            assert back.tools == sample.tools
+
+
 # -- bad records ------------------------------------------------------------------------------------
 _TOOLACE_SYSTEM = 'Here is a list of functions in JSON format that you can invoke:\n[{"name": "f", "parameters": {"type": "dict", "properties": {}}}]'
 _HERMES_SYSTEM = "<tools>\n[{'type': 'function', 'function': {'name': 'f', 'parameters': {'type': 'object', 'properties': {}}}}]\n</tools>"
