@@ -20,6 +20,7 @@ COMMANDS = [
     "mix",
     "split",
     "score",
+    "eval",
     "compare",
     "synth",
 ]

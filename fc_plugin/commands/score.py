@@ -34,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--template", help="template whose parser reads 'text' predictions without their own 'template'"
     )
+    p.add_argument(
+        "--tools-module", help="Python module or .py file with the tools: also score calls by executing them"
+    )
     p.add_argument("--out", required=True, help="report path (REPORT.json) or folder")
     p.set_defaults(func=run)
 
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.gold) == bool(args.bfcl_questions):
         raise ValueError("give either --gold or --bfcl-questions (with --bfcl-answers)")
     if args.gold:
-        report = score_dataset(args.gold, args.pred, args.template)
+        report = score_dataset(args.gold, args.pred, args.template, args.tools_module)
     else:
         report = score_bfcl(args.bfcl_questions, args.bfcl_answers, args.pred, args.template)
     paths = write_report(report, args.out)

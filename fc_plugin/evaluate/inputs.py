@@ -109,7 +109,9 @@ def slot_questions(sample_id: str, sample: Sample) -> list[GoldItem]:
     """Extra cases for a slot-filling sample: each assistant question asked before a later call
     (id `ID#ask`, `ID#ask2`, ...); the right output there is a question, not an invented call."""
     out: list[GoldItem] = []
-    last_call = max((i for i, m in enumerate(sample.messages) if m.role == "assistant" and m.tool_calls), default=-1)
+    last_call = max(
+        (i for i, m in enumerate(sample.messages) if m.role == "assistant" and m.tool_calls), default=-1
+    )
     for i, m in enumerate(sample.messages[:last_call]):
         if m.role == "assistant" and not m.tool_calls and i > 0 and sample.messages[i - 1].role == "user":
             suffix = "#ask" if not out else f"#ask{len(out) + 1}"

@@ -278,6 +278,10 @@ def aggregate(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
             "unparsable": sum(v["unparsable"] for v in verdicts),
         },
     }
+    executed = [v for v in verdicts if v.get("execution_match") is not None]
+    if executed:
+        out["execution_match_rate"] = _ratio(sum(v["execution_match"] for v in executed), len(executed))
+        out["counts"]["executed"] = len(executed)
     slot = [v for v in verdicts if "asked_for_missing" in v]
     if slot:
         out["asked_for_missing_rate"] = _ratio(sum(v["asked_for_missing"] for v in slot), len(slot))
@@ -297,9 +301,23 @@ def confusion(verdicts: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return table
 
 
-def score(gold: list[GoldItem], preds: dict[str, Prediction]) -> list[dict[str, Any]]:
-    """Verdicts for every gold item (a gold id with no prediction counts as a missing prediction)."""
-    return [score_sample(item, preds.get(item.id)) for item in gold]
+def score(gold: list[GoldItem], preds: dict[str, Prediction], runtime: Any = None) -> list[dict[str, Any]]:
+    """Verdicts for every gold item (a gold id with no prediction counts as a missing prediction).
+
+    With a `ToolRuntime`, samples that expect calls also get `execution_match` (results compared).
+    """
+    verdicts = []
+    for item in gold:
+        pred = preds.get(item.id)
+        verdict = score_sample(item, pred)
+        if runtime is not None and item.expected_calls:
+            from fc_plugin.evaluate.runtime import execution_match
+
+            verdict.update(
+                execution_match(runtime, item.expected_calls, pred.calls if pred else [], item.sample.tools)
+            )
+        verdicts.append(verdict)
+    return verdicts
 
 
 def summarize(verdicts: list[dict[str, Any]]) -> dict[str, Any]:

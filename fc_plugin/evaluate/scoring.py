@@ -17,16 +17,24 @@ def _unmatched(preds: dict[str, Prediction], ids: set[str], pred_path: str | Pat
 
 
 def score_dataset(
-    gold_path: str | Path, pred_path: str | Path, template: str | None = None
+    gold_path: str | Path, pred_path: str | Path, template: str | None = None, tools_module: str | None = None
 ) -> dict[str, Any]:
-    """Report for predictions against a gold dataset (ShareGPT or canonical JSONL)."""
+    """Report for predictions against a gold dataset (ShareGPT or canonical JSONL); with a tools
+    module (see `runtime.load_runtime`) calls are also executed and their results compared."""
     gold, problems = load_gold(gold_path)
     if not gold:
         raise ValueError(f"{gold_path}: no usable samples ({len(problems)} rejected)")
     preds, pred_problems = load_predictions(pred_path, template)
     problems += pred_problems + _unmatched(preds, {g.id for g in gold}, pred_path)
-    verdicts = scorer.score(gold, preds)
+    runtime = None
+    if tools_module:
+        from fc_plugin.evaluate.runtime import load_runtime
+
+        runtime = load_runtime(tools_module)
+    verdicts = scorer.score(gold, preds, runtime)
     inputs = {"gold": str(gold_path), "pred": str(pred_path)}
+    if tools_module:
+        inputs["tools_module"] = tools_module
     return build_report("dataset", scorer.summarize(verdicts), verdicts, inputs, problems)
 
 

@@ -1,0 +1,115 @@
+"""`fc-plugin eval`: generate with a model, parse with the template's parser, score, report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from fc_plugin.evaluate import scorer
+from fc_plugin.evaluate.inputs import load_gold, prediction_from_text
+from fc_plugin.evaluate.report import build_report
+from fc_plugin.io import atomic_write_lines
+
+
+def resolve_dataset(data: str, info_path: str | Path = "dataset_info.json") -> Path:
+    """A dataset file path, or the file of a dataset name registered in dataset_info.json."""
+    path = Path(data)
+    if path.exists():
+        return path
+    info_path = Path(info_path)
+    if info_path.exists():
+        info = json.loads(info_path.read_text(encoding="utf-8") or "{}")
+        entry = info.get(data)
+        if isinstance(entry, dict) and entry.get("file_name"):
+            return info_path.parent / entry["file_name"]
+    raise OSError(f"{data}: no such file, and no dataset of that name in {info_path}")
+
+
+def call_validity(verdicts: list[dict[str, Any]]) -> float | None:
+    """Share of outputs that attempt a call whose calls all parse and fit the tool schemas."""
+    attempted = [v for v in verdicts if v["predicted_call"]]
+    if not attempted:
+        return None
+    keys = ("hallucinated_functions", "hallucinated_arguments", "missing_required", "type_errors")
+    valid = [v for v in attempted if not v["unparsable"] and not any(v[k] for k in keys)]
+    return round(len(valid) / len(attempted), 6)
+
+
+def evaluate_model(
+    model: str,
+    template: str,
+    data: str,
+    out_dir: str | Path,
+    adapter: str | None = None,
+    max_samples: int | None = None,
+    batch_size: int = 1,
+    backend: str = "huggingface",
+    max_new_tokens: int = 256,
+    grammar: str | None = None,
+    tools_module: str | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, Any], list[Path]]:
+    """Run the whole evaluation; writes predictions.jsonl + report.json/.md/.png into `out_dir`."""
+    from fc_plugin.evaluate.generate import ChatEngineGenerator, timing_summary
+    from fc_plugin.evaluate.report import write_report
+
+    data_path = resolve_dataset(data)
+    gold, problems = load_gold(data_path)
+    if max_samples is not None:
+        gold = gold[:max_samples]
+    if not gold:
+        raise ValueError(f"{data_path}: no usable samples ({len(problems)} rejected)")
+    runtime = None
+    if tools_module:
+        from fc_plugin.evaluate.runtime import load_runtime
+
+        runtime = load_runtime(tools_module)
+
+    generator = ChatEngineGenerator(model, template, adapter, backend, max_new_tokens)
+    call_grammar = None
+    if grammar == "xgrammar":
+        from fc_plugin.evaluate.grammar import CallGrammar
+
+        engine_model = getattr(generator.engine, "model", None)
+        vocab = getattr(getattr(engine_model, "config", None), "vocab_size", None)
+        call_grammar = CallGrammar(generator.engine.tokenizer, vocab)
+    elif grammar not in (None, "none"):
+        raise ValueError(f"unknown --grammar {grammar!r} (choose none or xgrammar)")
+
+    began = time.perf_counter()
+    generations = list(generator.generate(gold, batch_size, call_grammar, progress))
+    wall = time.perf_counter() - began
+
+    out_dir = Path(out_dir)
+    preds = {g.id: prediction_from_text(g.id, g.text, template) for g in generations}
+    pred_path = out_dir / "predictions.jsonl"
+    atomic_write_lines(
+        pred_path,
+        (json.dumps({**g.to_dict(), "template": template}, ensure_ascii=False) + "\n" for g in generations),
+    )
+    verdicts = scorer.score(gold, preds, runtime)
+    timing = timing_summary(generations, wall)
+    timing.update(
+        backend=backend,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        grammar=grammar or "none",
+        call_json_validity=call_validity(verdicts),
+    )
+    if call_grammar is not None:
+        timing["grammar_compile_failures"] = call_grammar.failures
+    inputs = {
+        "model": model,
+        "adapter": adapter,
+        "template": template,
+        "data": str(data_path),
+        "pred": str(pred_path),
+    }
+    if tools_module:
+        inputs["tools_module"] = tools_module
+    inputs = {k: v for k, v in inputs.items() if v is not None}
+    report = build_report("eval", scorer.summarize(verdicts), verdicts, inputs, problems, timing)
+    paths = write_report(report, out_dir)
+    return report, [pred_path, *paths]
