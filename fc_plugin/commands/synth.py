@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 stats.reject(item["code"])
                 continue
             sample, row, length, problems = checker.check(item)
-            ref = {"index": index, "id": sample.id}
+            ref = {"index": index, "id": sample.id, **{k: sample.meta[k] for k in ("request", "item") if k in sample.meta}}
             if problems:
                 writer.add_reject({**ref, "code": problems[0].code, "message": problems[0].message,
                                    "problems": [p.to_dict() for p in problems], "raw": sample.to_dict()})  # fmt: skip
