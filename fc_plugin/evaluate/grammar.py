@@ -50,10 +50,11 @@ def call_tags(template: str, tools: list[dict[str, Any]]) -> dict[str, Any]:
             end = start + 2
             schema = parameters
         begin, close = rendered[:start], rendered[end:]
-        tags.append({"type": "tag", "begin": begin, "content": _json_content(schema), "end": close or "\n"})
-    triggers = sorted(
-        {_trigger(t["begin"], name) for t, name in zip(tags, (t["name"] for t in tools), strict=True)}
-    )
+        tags.append({"type": "tag", "begin": begin, "content": _json_content(schema), "end": close})
+    triggers = sorted({_trigger(tag["begin"], tool["name"]) for tag, tool in zip(tags, tools, strict=True)})
+    if len(tags) > 1 and len({(t["begin"], t["end"]) for t in tags}) == 1:  # one opener for all tools: anyOf
+        schemas = [t["content"]["json_schema"] for t in tags]
+        tags = [{**tags[0], "content": _json_content({"anyOf": schemas})}]
     return {
         "type": "structural_tag",
         "format": {"type": "triggered_tags", "triggers": triggers, "tags": tags},
