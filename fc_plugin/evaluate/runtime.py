@@ -53,10 +53,16 @@ def schema_from_signature(fn: Callable[..., Any], name: str | None = None) -> di
     """A function dict `{"name", "description", "parameters"}` from a Python signature and docstring."""
     props: dict[str, Any] = {}
     required = []
-    for param in inspect.signature(fn).parameters.values():
+    try:
+        signature = inspect.signature(fn, eval_str=True)  # string annotations (`from __future__ import annotations`)
+    except (NameError, TypeError, SyntaxError):
+        signature = inspect.signature(fn)
+    by_name = {t.__name__: j for t, j in _JSON_TYPES.items()}
+    for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        json_type = _JSON_TYPES.get(param.annotation) if param.annotation is not param.empty else None
+        annotation = param.annotation
+        json_type = by_name.get(annotation) if isinstance(annotation, str) else _JSON_TYPES.get(annotation)
         props[param.name] = {"type": json_type} if json_type else {}
         if param.default is param.empty:
             required.append(param.name)
