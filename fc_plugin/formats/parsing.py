@@ -112,7 +112,7 @@ def to_calls(value: Any, strict: bool) -> tuple[list[ToolCall], str | None]:
         return [], f"arguments of {name!r} must be a JSON object, got {type(arguments).__name__}"
     if strict and set(value) - {"name", "arguments"}:
         return [], f"call to {name!r} has unexpected keys {sorted(set(value) - {'name', 'arguments'})}"
-    return [ToolCall(name if strict else name.strip(), arguments)], None
+    return [ToolCall(name, arguments)], None
 
 
 def snippet(text: str, limit: int = 60) -> str:
