@@ -19,6 +19,7 @@ ignores the probabilities for the counts (every row once), so it is refused.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -109,9 +110,11 @@ def parse_ratio(text: str, count: int | None = None) -> list[float]:
 
 def _load_rows(files: list[str]) -> Any:
     from datasets import load_dataset
-
-    ext = Path(files[0]).suffix.lstrip(".")
+    from datasets.utils.logging import disable_progress_bar
     from llamafactory.extras.constants import FILEEXT2TYPE
+
+    disable_progress_bar()
+    ext = Path(files[0]).suffix.lstrip(".")
 
     kind = FILEEXT2TYPE.get(ext)
     if kind is None:
@@ -134,13 +137,19 @@ def count_valid(rows: Any, dataset_attr: Any) -> int:
     from llamafactory.hparams import DataArguments
 
     converter = get_dataset_converter(dataset_attr.formatting, dataset_attr, DataArguments())
+    lf_logger = logging.getLogger("llamafactory.data.converter")  # one warning per bad row: muted here
+    level = lf_logger.level
+    lf_logger.setLevel(logging.ERROR)
     kept = 0
-    for row in rows:
-        try:
-            out = converter(row)
-        except (KeyError, TypeError, AttributeError, ValueError):
-            continue  # a row LLaMA-Factory's converter cannot read at all
-        kept += len(out["_prompt"]) % 2 == 1 and len(out["_response"]) == 1
+    try:
+        for row in rows:
+            try:
+                out = converter(row)
+            except (KeyError, TypeError, AttributeError, ValueError):
+                continue  # a row LLaMA-Factory's converter cannot read at all
+            kept += len(out["_prompt"]) % 2 == 1 and len(out["_response"]) == 1
+    finally:
+        lf_logger.setLevel(level)
     return kept
 
 
@@ -220,6 +229,7 @@ def plan_mix(sizes: Sequence[SourceSize], ratio: Sequence[float], strategy: str 
 def set_recipe_keys(text: str, values: dict[str, str]) -> str:
     """Set top-level `key: value` lines of a recipe's YAML text, keeping its comments and order."""
     lines = text.splitlines()
+    anchor = next((i for i, line in enumerate(lines) if line.startswith("dataset:")), len(lines) - 1)
     for key, value in values.items():
         pattern = re.compile(rf"^{re.escape(key)}\s*:")
         hits = [i for i, line in enumerate(lines) if pattern.match(line)]
@@ -227,9 +237,9 @@ def set_recipe_keys(text: str, values: dict[str, str]) -> str:
             lines[hits[0]] = f"{key}: {value}"
             for i in reversed(hits[1:]):
                 del lines[i]
-        else:
-            anchor = next((i for i, line in enumerate(lines) if line.startswith("dataset:")), len(lines) - 1)
-            lines.insert(anchor + 1, f"{key}: {value}")
+        else:  # new keys go below `dataset:` (or the previous new key), in the given order
+            anchor += 1
+            lines.insert(anchor, f"{key}: {value}")
     return "\n".join(lines) + "\n"
 
 
