@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from fc_plugin.convert import FORMAT_MODULES, ConvertError, convert_record, get_format
@@ -47,8 +48,9 @@ def lf_names() -> list[str]:
 
 
 def _strip_nulls(value: Any) -> Any:
-    """Drop None values from dicts: Arrow fills keys missing from a row with None."""
-    if isinstance(value, dict):
+    """Plain dicts without None values: Arrow fills keys missing from a row with None, and
+    `datasets` hands rows over as lazy mappings."""
+    if isinstance(value, Mapping):
         return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_strip_nulls(v) for v in value]

@@ -107,8 +107,11 @@ def _decode_line(raw: bytes, path: str, index: int, lineno: int) -> RawRecord:
     try:
         return RawRecord(path, index, lineno, value=json.loads(text), size=size)
     except ValueError as exc:
-        code = "truncated_record" if not raw.endswith(b"\n") else "invalid_json"
-        err = ConvertError(code, f"{exc}" + (" (file ends mid-record)" if code == "truncated_record" else ""))
+        ends_early = isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip())
+        if ends_early or not raw.endswith(b"\n"):
+            err = ConvertError("truncated_record", f"the record ends mid-JSON ({exc})")
+        else:
+            err = ConvertError("invalid_json", str(exc))
         return RawRecord(path, index, lineno, error=err, text=text, size=size)
 
 
@@ -244,10 +247,7 @@ def iter_records(path: str | Path, max_record_bytes: int = MAX_RECORD_BYTES) -> 
                 yield from _iter_jsonl(f, name, max_record_bytes)
                 return
             raw = f.read()
-            record = _decode_line(raw if raw.endswith(b"\n") else raw + b"\n", name, 0, 1)
-            if record.error and record.error.code == "invalid_json" and not raw.rstrip().endswith(b"}"):
-                record.error = ConvertError("truncated_record", f"file ends mid-object: {record.error.message}")
-            yield record
+            yield _decode_line(raw if raw.endswith(b"\n") else raw + b"\n", name, 0, 1)
             return
         reader = _TextReader(f)
         buf = reader.read()
