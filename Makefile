@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE := 1
 export DISABLE_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint clean convert webui browser
+.PHONY: install test test-fast demo lint clean convert webui browser synth
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ demo: install
 ## convert: every raw sample in data/raw/ -> data/fc_<name>_sample.json + dataset_info.json (with hub entries)
 convert: install
 	$(BIN)/python -m fc_plugin.convert.batch data/raw --out-dir data --info dataset_info.json
+
+## synth: the shipped synthetic example: the seeds' tools in data/tools -> data/fc_synth_seed_tools.json (+ _eval)
+synth: install
+	$(BIN)/fc-plugin synth --tools data/tools/seed_tools.json --templates data/tools/seed_templates.json \
+		--n 1000 --lang en,zh --seed 0 --split-eval 0.1 --out data/fc_synth_seed_tools.json --no-progress
 
 ## webui: LLaMA-Factory's LlamaBoard on http://127.0.0.1:7860 with our templates; Data dir = this folder
 webui: install
