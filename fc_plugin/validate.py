@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -267,7 +268,13 @@ class LengthChecker:
         fc_plugin.register()
         if name not in TEMPLATES:
             raise ValueError(f"unknown template {name!r} (LLaMA-Factory templates + fc_plugin templates)")
-        return get_template_and_fix_tokenizer(self.tokenizer, DataArguments(template=name))
+        lf_logger = logging.getLogger("llamafactory")  # its INFO lines go to stdout: keep ours clean
+        level = lf_logger.level
+        lf_logger.setLevel(logging.WARNING)
+        try:
+            return get_template_and_fix_tokenizer(self.tokenizer, DataArguments(template=name))
+        finally:
+            lf_logger.setLevel(level)
 
     def _turn_token_pairs(self, row: dict[str, Any]) -> list[tuple[int, int, str]]:
         """[(prompt tokens, response tokens, response role)] per turn pair, as LLaMA-Factory encodes them."""

@@ -106,6 +106,9 @@ def _decode_line(raw: bytes, path: str, index: int, lineno: int) -> RawRecord:
         return RawRecord(path, index, lineno, error=err, text=text, size=size)
     try:
         return RawRecord(path, index, lineno, value=json.loads(text), size=size)
+    except RecursionError:
+        err = ConvertError("invalid_json", "the record is nested too deeply to parse")
+        return RawRecord(path, index, lineno, error=err, text=text, size=size)
     except ValueError as exc:
         ends_early = isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip())
         if ends_early or not raw.endswith(b"\n"):
@@ -189,6 +192,10 @@ def _iter_json_array(reader: _TextReader, buf: str, pos: int, path: str, max_byt
                 value, end = decoder.raw_decode(buf, pos)
                 if end < len(buf) or reader.eof:
                     break
+            except RecursionError:
+                err = ConvertError("invalid_json", "a record is nested too deeply to parse; the rest of the array cannot be read")
+                yield RawRecord(path, index, line, error=err, text=buf[pos : pos + RAW_CLIP])
+                return
             except json.JSONDecodeError as exc:
                 if reader.eof:
                     text = buf[pos:]
