@@ -23,6 +23,7 @@ COMMANDS = [
     "eval",
     "compare",
     "synth",
+    "chat_template",
 ]
 
 

@@ -362,3 +362,16 @@ def test_stop_strings():
     assert templates.stop_strings("fc_json_qwen") == ["<|im_end|>"]
     assert templates.stop_strings("fc_react_llama3") == ["<|eot_id|>", "<|eom_id|>", "\nObservation:"]
     assert templates.stop_strings("fc_tags_phi4") == ["<|end|>"]
+
+
+def test_chat_template_cli(tmp_path, capsys):
+    from fc_plugin.cli import main
+
+    out = tmp_path / "fc_json_qwen.jinja"
+    assert main(["chat-template", "fc_json_qwen", "-o", str(out)]) == 0
+    assert out.read_text() == templates.chat_template("fc_json_qwen")
+    assert main(["chat-template", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in templates.names()) and "'\\nObservation:'" in listing
+    assert main(["chat-template", "fc_nope_qwen"]) == 2
+    assert "unknown fc-plugin template" in capsys.readouterr().err
