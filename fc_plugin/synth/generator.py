@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +40,7 @@ from fc_plugin.synth.values import Arg, Drawer, ValueContext, make_drawer
 CATEGORIES = ("single", "parallel", "no_call", "multi_round", "slot_filling")
 DEFAULT_MIX = {"single": 0.3, "parallel": 0.15, "no_call": 0.2, "multi_round": 0.2, "slot_filling": 0.15}
 MAX_RETRIES = 400  # consecutive duplicates before a category is declared exhausted
+PAIR_KINDS = {"negative": ("single", "no_call"), "sibling": ("single", "single"), "perturb": ("single", "single")}
 
 Args = dict[str, Arg]
 
@@ -131,6 +133,8 @@ class Generator:
         self.seen: set[bytes] = set()
         self._drawers: dict[tuple[str, str], Drawer] = {}
         self._bank_left: dict[tuple[str, str], list[Any]] = {}
+        self._makers = {"single": self._single, "parallel": self._parallel, "no_call": self._no_call,
+                        "multi_round": self._multi_round, "slot_filling": self._slot_filling}  # fmt: skip
         self._system = {lang: self.system_prompt(lang) for lang in LANGS}
         self.counts = {c: 0 for c in CATEGORIES}
 
@@ -157,26 +161,58 @@ class Generator:
                 raise ValueError(f"{reason}; set {category}=0 in --mix")
 
     def generate(self, progress: Callable[[int], None] | None = None) -> list[Sample]:
-        """All samples, shuffled deterministically. `progress(k)` is called as samples are made."""
+        """All samples as a list (see `iter_samples`)."""
+        return list(self.iter_samples(progress))
+
+    def iter_samples(self, progress: Callable[[int], None] | None = None) -> Iterator[Sample]:
+        """Every sample, streamed in a deterministic shuffled order; `progress(k)` is called as they come.
+
+        The plan (which category or adversarial pair comes next) is allocated exactly and shuffled
+        by the seed; each category and the pairs draw from their own seeded random stream.
+        """
         self.check_mix(self.cfg.mix)
-        quota = allocate(self.cfg.n, self.cfg.mix)
-        out: list[Sample] = []
-        for batch in self._pairs(quota):
-            out.extend(batch)
+        jobs = self._plan(allocate(self.cfg.n, self.cfg.mix))
+        random.Random(f"{self.cfg.seed}/order").shuffle(jobs)
+        rngs = {c: random.Random(f"{self.cfg.seed}/{c}") for c in CATEGORIES}
+        pair_rng = random.Random(f"{self.cfg.seed}/pairs")
+        exhausted: set[str] = set()
+        pairs_made = 0
+        for job in jobs:
+            if job in PAIR_KINDS:
+                batch: list[Sample] = []
+                if job not in exhausted:
+                    lang = self.cfg.langs[pairs_made % len(self.cfg.langs)]
+                    pairs_made += 1
+                    try:
+                        batch = self._unique(partial(self._pair, job, pair_rng, lang), f"{job} pair")
+                    except ValueError:
+                        exhausted.add(job)  # too few distinct pairs: the category streams fill in
+                owed = Counter(PAIR_KINDS[job]) - Counter(s.meta["category"] for s in batch)
+                batch += [self._one(c, rngs[c]) for c in owed.elements()]
+            else:
+                batch = [self._one(job, rngs[job])]
+            yield from batch
             if progress:
                 progress(len(batch))
-        makers = {"single": self._single, "parallel": self._parallel, "no_call": self._no_call,
-                  "multi_round": self._multi_round, "slot_filling": self._slot_filling}  # fmt: skip
+
+    def _plan(self, quota: dict[str, int]) -> list[str]:
+        """Jobs: one per sample of each category, adversarial pairs taking their share of single/no_call."""
+        rate = self.cfg.pair_rate
+        n_neg = int(rate * min(quota["single"], quota["no_call"]))
+        n_sib = int(rate * 0.5 * quota["single"]) // 2 if self.siblings else 0
+        n_per = int(rate * 0.5 * quota["single"]) // 2 if self.arg_tools else 0
+        jobs = ["negative"] * n_neg + ["sibling"] * n_sib + ["perturb"] * n_per
+        left = dict(quota)
+        for job in jobs:
+            for category in PAIR_KINDS[job]:
+                left[category] -= 1
         for category in CATEGORIES:
-            rng = random.Random(f"{self.cfg.seed}/{category}")
-            while self.counts[category] < quota[category]:
-                lang = self.cfg.langs[self.counts[category] % len(self.cfg.langs)]
-                sample = self._unique(partial(makers[category], rng, lang), category)[0]
-                out.append(sample)
-                if progress:
-                    progress(1)
-        random.Random(f"{self.cfg.seed}/order").shuffle(out)
-        return out
+            jobs += [category] * left[category]
+        return jobs
+
+    def _one(self, category: str, rng: random.Random) -> Sample:
+        lang = self.cfg.langs[self.counts[category] % len(self.cfg.langs)]
+        return self._unique(partial(self._makers[category], rng, lang), category)[0]
 
     # ---- bookkeeping ------------------------------------------------------------------------------
     def _unique(self, make: Callable[[], Sample | list[Sample]], what: str) -> list[Sample]:
@@ -437,23 +473,6 @@ class Generator:
         return self._sample(msgs, "slot_filling", "ask_then_call", lang, rng, {tool})
 
     # ---- adversarial pairs -----------------------------------------------------------------------
-    def _pairs(self, quota: dict[str, int]) -> Iterator[list[Sample]]:
-        """Adversarial pairs, taken from the single and no_call quotas (see the module docstring)."""
-        rng = random.Random(f"{self.cfg.seed}/pairs")
-        n_neg = int(self.cfg.pair_rate * min(quota["single"], quota["no_call"]))
-        n_sib = int(self.cfg.pair_rate * 0.5 * quota["single"]) // 2 if self.siblings else 0
-        n_per = int(self.cfg.pair_rate * 0.5 * quota["single"]) // 2 if self.arg_tools else 0
-        plan = ["negative"] * n_neg + ["sibling"] * n_sib + ["perturb"] * n_per
-        exhausted: set[str] = set()
-        for i, kind in enumerate(plan):
-            if kind in exhausted:
-                continue
-            lang = self.cfg.langs[i % len(self.cfg.langs)]
-            try:
-                yield self._unique(partial(self._pair, kind, rng, lang), f"{kind} pair")
-            except ValueError:
-                exhausted.add(kind)  # too few distinct pairs: the category streams fill the quota instead
-
     def _pair(self, kind: str, rng: random.Random, lang: str) -> list[Sample]:
         pair = f"{kind}-{rng.getrandbits(48):012x}"
         if kind == "sibling":  # same values, different tool: the wording decides the call
