@@ -63,6 +63,19 @@ def gold_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def tools_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tools") / "demo_tools.py"
+    path.write_text(
+        "def get_weather(city: str, unit: str = 'c') -> dict:\n"
+        "    return {'city': city, 'temp': 21 if unit == 'c' else 70}\n\n"
+        "def get_stock(symbol: str) -> float:\n"
+        "    return 123.4\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
 def single_thread() -> None:
     import torch
 
@@ -88,11 +101,11 @@ def generator(tiny_model: Path, lf_env: dict[str, str], single_thread: None) -> 
 
 
 def test_eval_cli_generates_scores_and_times(
-    tiny_model: Path, lf_env: dict[str, str], gold_file: Path, tmp_path: Path
+    tiny_model: Path, lf_env: dict[str, str], gold_file: Path, tools_module: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "eval"
     cmd = ["fc-plugin", "eval", "--model", str(tiny_model), "--template", "fc_json_qwen", "--data", str(gold_file)]
-    cmd += ["--batch-size", "3", "--max-new-tokens", "16", "--out", str(out)]
+    cmd += ["--batch-size", "3", "--max-new-tokens", "16", "--out", str(out), "--tools-module", str(tools_module)]
     proc = subprocess.run(cmd, env={**lf_env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "exact_call_accuracy" in proc.stdout and "latency p50" in proc.stdout
@@ -106,6 +119,10 @@ def test_eval_cli_generates_scores_and_times(
     assert gen["samples"] == 5 and gen["batch_size"] == 3 and gen["backend"] == "huggingface"
     assert 0 < gen["latency_p50_s"] <= gen["latency_p99_s"] and gen["samples_per_s"] > 0 and gen["new_tokens"] > 0
     assert set(report["categories"]) == {"single", "parallel", "no_call", "slot_filling"}
+    by_id = {v["id"]: v for v in report["samples"]}  # executed by the tools module, replayed as episodes
+    assert by_id["single"]["execution_match"] in (True, False) and "execution_match" not in by_id["hello"]
+    assert gen["episodes"] == 3 and by_id["par"]["episode_steps"] >= 1 and "episode_steps" not in by_id["slot#ask"]
+    assert 0.0 <= report["overall"]["episode_completion_rate"] <= 1.0
     assert (out / "report.png").stat().st_size > 1000 and "## Generation" in (out / "report.md").read_text()
 
     # the saved raw outputs re-score to the same verdicts with `fc-plugin score`
@@ -212,3 +229,28 @@ def test_eval_cli_with_grammar(tiny_model: Path, lf_env: dict[str, str], gold_fi
     assert proc.returncode == 0, proc.stderr[-3000:]
     gen = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["generation"]
     assert gen["grammar"] == "xgrammar" and gen["grammar_compile_failures"] == 0 and gen["samples"] == 5
+
+
+def test_episodes_execute_calls_and_feed_results_back(generator: Any, gold_file: Path, tools_module: Path) -> None:
+    from fc_plugin.evaluate.episodes import run_episodes
+    from fc_plugin.evaluate.grammar import CallGrammar
+    from fc_plugin.evaluate.runtime import load_runtime
+
+    items, _ = load_gold(gold_file)
+    runtime = load_runtime(str(tools_module))
+    tokenizer = generator.engine.tokenizer
+    opener = tokenizer.encode("<tool_call>\n", add_special_tokens=False)
+    grammar = CallGrammar(tokenizer, generator.engine.model.config.vocab_size)
+    generator.max_new_tokens = 96
+    try:  # every turn is forced to be a schema-valid call: 2 turns, 2 executed calls, never a final answer
+        forced = run_episodes(generator, items, runtime, "fc_json_qwen", 4, 2, _forcing(grammar, opener, True))
+    finally:
+        generator.max_new_tokens = 12
+    assert set(forced) == {"single", "par", "slot"}
+    for v in forced.values():
+        assert v["episode_steps"] == 2 and not v["episode_completed"] and v["episode_invalid_calls"] == 0
+        assert len(v["episode_calls"]) >= 2 and all(c["ok"] for c in v["episode_calls"])
+        assert v["episode_match"] is False  # more calls than the gold made
+    # without forcing the random model answers with text at once
+    free = run_episodes(generator, items, runtime, "fc_json_qwen", 4, 2)
+    assert all(v["episode_steps"] == 1 and v["episode_completed"] for v in free.values())

@@ -27,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tools-module", help="Python module or .py file with the tools: also score calls by executing them"
     )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=4,
+        help="with --tools-module: replay samples as multi-turn episodes of up to N model turns (0 = off)",
+    )
     p.add_argument("--out", default="outputs/eval", help="output folder (default outputs/eval)")
     p.set_defaults(func=run)
 
@@ -49,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         grammar=args.grammar,
         tools_module=args.tools_module,
+        max_steps=args.max_steps,
     )
     gen = report["generation"]
     validity = gen["call_json_validity"]

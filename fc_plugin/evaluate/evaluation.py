@@ -49,9 +49,14 @@ def evaluate_model(
     max_new_tokens: int = 256,
     grammar: str | None = None,
     tools_module: str | None = None,
+    max_steps: int = 4,
     progress: bool = True,
 ) -> tuple[dict[str, Any], list[Path]]:
-    """Run the whole evaluation; writes predictions.jsonl + report.json/.md/.png into `out_dir`."""
+    """Run the whole evaluation; writes predictions.jsonl + report.json/.md/.png into `out_dir`.
+
+    With `tools_module`, calls are also executed (`execution_match`) and, when `max_steps` > 0,
+    each sample with gold calls is replayed as a multi-turn episode (see `episodes`).
+    """
     from fc_plugin.evaluate.generate import ChatEngineGenerator, timing_summary
     from fc_plugin.evaluate.report import write_report
 
@@ -91,6 +96,13 @@ def evaluate_model(
     )
     verdicts = scorer.score(gold, preds, runtime)
     timing = timing_summary(generations, wall)
+    if runtime is not None and max_steps > 0:
+        from fc_plugin.evaluate.episodes import run_episodes
+
+        episodes = run_episodes(generator, gold, runtime, template, batch_size, max_steps, call_grammar)
+        for v in verdicts:
+            v.update(episodes.get(v["id"], {}))
+        timing["episodes"] = len(episodes)
     timing.update(
         backend=backend,
         batch_size=batch_size,

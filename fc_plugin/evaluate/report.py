@@ -27,6 +27,8 @@ TABLE_METRICS = [
     ("unparsable_rate", "unparsable"),
     ("asked_for_missing_rate", "asked (slot)"),
     ("execution_match_rate", "exec match"),
+    ("episode_match_rate", "episode match"),
+    ("episode_completion_rate", "episode done"),
 ]
 CHART_METRICS = [
     ("exact_call_accuracy", "exact call"),

@@ -54,7 +54,9 @@ def schema_from_signature(fn: Callable[..., Any], name: str | None = None) -> di
     props: dict[str, Any] = {}
     required = []
     try:
-        signature = inspect.signature(fn, eval_str=True)  # string annotations (`from __future__ import annotations`)
+        signature = inspect.signature(
+            fn, eval_str=True
+        )  # string annotations (`from __future__ import annotations`)
     except (NameError, TypeError, SyntaxError):
         signature = inspect.signature(fn)
     by_name = {t.__name__: j for t, j in _JSON_TYPES.items()}

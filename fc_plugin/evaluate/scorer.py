@@ -282,6 +282,12 @@ def aggregate(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     if executed:
         out["execution_match_rate"] = _ratio(sum(v["execution_match"] for v in executed), len(executed))
         out["counts"]["executed"] = len(executed)
+    episodes = [v for v in verdicts if "episode_completed" in v]
+    if episodes:
+        judged = [v for v in episodes if v["episode_match"] is not None]
+        out["episode_match_rate"] = _ratio(sum(v["episode_match"] for v in judged), len(judged), empty=None)
+        out["episode_completion_rate"] = _ratio(sum(v["episode_completed"] for v in episodes), len(episodes))
+        out["counts"]["episodes"] = len(episodes)
     slot = [v for v in verdicts if "asked_for_missing" in v]
     if slot:
         out["asked_for_missing_rate"] = _ratio(sum(v["asked_for_missing"] for v in slot), len(slot))
