@@ -115,7 +115,7 @@ def _copy_project_datasets(dest: Path) -> None:
 
 def test_default_dataset_dir_needs_dataset_info(tmp_path: Path) -> None:
     assert resolve_dataset_dir(ROOT) == ROOT
-    with pytest.raises(ValueError, match=f"no dataset_info.json in {tmp_path}"):
+    with pytest.raises(ValueError, match=re.escape(f"no dataset_info.json in {tmp_path}")):
         resolve_dataset_dir(tmp_path)
 
 
