@@ -254,3 +254,32 @@ def test_episodes_execute_calls_and_feed_results_back(generator: Any, gold_file:
     # without forcing the random model answers with text at once
     free = run_episodes(generator, items, runtime, "fc_json_qwen", 4, 2)
     assert all(v["episode_steps"] == 1 and v["episode_completed"] for v in free.values())
+
+
+def test_eval_cli_on_bfcl_files(tiny_model: Path, lf_env: dict[str, str], tmp_path: Path) -> None:
+    fn = {
+        "name": "math.factorial",
+        "description": "Factorial of a number",
+        "parameters": {"type": "dict", "properties": {"number": {"type": "integer"}}, "required": ["number"]},
+    }
+    questions, answers, irrelevance = tmp_path / "q.json", tmp_path / "a.json", tmp_path / "irr.json"
+    rows = [{"id": f"simple_python_{i}", "question": [[{"role": "user", "content": f"{i}!?"}]], "function": [fn]} for i in range(2)]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    answers.write_text(
+        "\n".join(json.dumps({"id": f"simple_python_{i}", "ground_truth": [{"math.factorial": {"number": [i]}}]}) for i in range(2))
+        + "\n",
+        encoding="utf-8",
+    )
+    irrelevance.write_text(
+        json.dumps({"id": "irrelevance_0", "question": [[{"role": "user", "content": "Hi"}]], "function": [fn]}) + "\n",
+        encoding="utf-8",
+    )
+    cmd = ["fc-plugin", "eval", "--model", str(tiny_model), "--template", "fc_react_qwen", "--bfcl-questions", str(questions)]
+    cmd += ["--bfcl-questions", str(irrelevance), "--bfcl-answers", str(answers), "--batch-size", "3"]
+    cmd += ["--max-new-tokens", "8", "--out", str(tmp_path / "out")]
+    proc = subprocess.run(cmd, env={**lf_env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["mode"] == "eval-bfcl" and set(report["categories"]) == {"simple_python", "irrelevance"}
+    assert [s["id"] for s in report["samples"]] == ["simple_python_0", "simple_python_1", "irrelevance_0"]
+    assert all("error_type" in s for s in report["samples"]) and report["generation"]["samples"] == 3

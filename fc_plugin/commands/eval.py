@@ -13,7 +13,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="base model path (or hub id where the hub is reachable)")
     p.add_argument("--adapter", help="LoRA adapter folder (LLaMA-Factory output_dir)")
     p.add_argument("--template", required=True, help="chat template, e.g. fc_json_qwen")
-    p.add_argument("--data", required=True, help="gold dataset file, or a dataset name in dataset_info.json")
+    p.add_argument("--data", help="gold dataset file, or a dataset name in dataset_info.json")
+    p.add_argument(
+        "--bfcl-questions",
+        action="append",
+        default=[],
+        metavar="Q.json",
+        help="BFCL question file instead of --data (repeatable)",
+    )
+    p.add_argument(
+        "--bfcl-answers",
+        action="append",
+        default=[],
+        metavar="A.json",
+        help="BFCL possible-answer file (repeatable)",
+    )
     p.add_argument("--max-samples", type=int, help="evaluate only the first N cases")
     p.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default 8)")
     p.add_argument("--backend", choices=["huggingface", "vllm"], default="huggingface")
@@ -41,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from fc_plugin.evaluate.evaluation import evaluate_model
     from fc_plugin.evaluate.scoring import headline
 
+    if bool(args.data) == bool(args.bfcl_questions):
+        raise ValueError("give either --data or --bfcl-questions (with --bfcl-answers)")
     if args.batch_size < 1:
         raise ValueError("--batch-size must be at least 1")
     report, paths = evaluate_model(
@@ -56,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         grammar=args.grammar,
         tools_module=args.tools_module,
         max_steps=args.max_steps,
+        bfcl_questions=args.bfcl_questions,
+        bfcl_answers=args.bfcl_answers,
     )
     gen = report["generation"]
     validity = gen["call_json_validity"]

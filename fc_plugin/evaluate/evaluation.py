@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from fc_plugin.evaluate import scorer
-from fc_plugin.evaluate.inputs import load_gold, prediction_from_text
+from fc_plugin.evaluate.inputs import GoldItem, InputProblem, Prediction, load_gold, prediction_from_text
 from fc_plugin.evaluate.report import build_report
 from fc_plugin.io import atomic_write_lines
+from fc_plugin.sample import Message
 
 
 def resolve_dataset(data: str, info_path: str | Path = "dataset_info.json") -> Path:
@@ -27,20 +28,47 @@ def resolve_dataset(data: str, info_path: str | Path = "dataset_info.json") -> P
     raise OSError(f"{data}: no such file, and no dataset of that name in {info_path}")
 
 
-def call_validity(verdicts: list[dict[str, Any]]) -> float | None:
-    """Share of outputs that attempt a call whose calls all parse and fit the tool schemas."""
-    attempted = [v for v in verdicts if v["predicted_call"]]
+def call_validity(items: list[GoldItem], preds: dict[str, Prediction]) -> float | None:
+    """Share of outputs attempting a call whose calls all parse and fit the offered tool schemas."""
+    attempted = [(i, preds[i.id]) for i in items if i.id in preds and preds[i.id].attempted_call]
     if not attempted:
         return None
-    keys = ("hallucinated_functions", "hallucinated_arguments", "missing_required", "type_errors")
-    valid = [v for v in attempted if not v["unparsable"] and not any(v[k] for k in keys)]
-    return round(len(valid) / len(attempted), 6)
+    valid = 0
+    for item, pred in attempted:
+        problems = [
+            p for c in pred.calls for ps in scorer.schema_problems(c, item.sample.tools).values() for p in ps
+        ]
+        valid += not pred.errors and not problems
+    return round(valid / len(attempted), 6)
+
+
+def bfcl_items(
+    question_paths: list[str], answer_paths: list[str]
+) -> tuple[list[Any], list[GoldItem], list[Any]]:
+    """BFCL cases plus GoldItems to prompt with (first turn; Gorilla types turned into JSON Schema)."""
+    from fc_plugin.evaluate import bfcl
+    from fc_plugin.normalize import normalize_tools
+
+    cases, problems = bfcl.load_cases(question_paths, answer_paths)
+    items = []
+    for case in cases:
+        sample = case.to_sample()
+        try:
+            sample.tools = normalize_tools(case.functions)
+        except ValueError as exc:
+            problems.append(InputProblem(str(question_paths[0]), case.id, f"tools: {exc}"))
+            continue
+        items.append(
+            GoldItem(case.id, sample, list(sample.messages), Message("assistant", ""), case.category)
+        )
+    kept = {i.id for i in items}
+    return [c for c in cases if c.id in kept], items, problems
 
 
 def evaluate_model(
     model: str,
     template: str,
-    data: str,
+    data: str | None,
     out_dir: str | Path,
     adapter: str | None = None,
     max_samples: int | None = None,
@@ -50,22 +78,33 @@ def evaluate_model(
     grammar: str | None = None,
     tools_module: str | None = None,
     max_steps: int = 4,
+    bfcl_questions: list[str] | None = None,
+    bfcl_answers: list[str] | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Run the whole evaluation; writes predictions.jsonl + report.json/.md/.png into `out_dir`.
 
     With `tools_module`, calls are also executed (`execution_match`) and, when `max_steps` > 0,
-    each sample with gold calls is replayed as a multi-turn episode (see `episodes`).
+    each sample with gold calls is replayed as a multi-turn episode (see `episodes`). With
+    `bfcl_questions` (+ `bfcl_answers`) instead of `data`, BFCL cases are generated and judged by BFCL's rules.
     """
     from fc_plugin.evaluate.generate import ChatEngineGenerator, timing_summary
     from fc_plugin.evaluate.report import write_report
 
-    data_path = resolve_dataset(data)
-    gold, problems = load_gold(data_path)
+    cases: list[Any] = []
+    if bfcl_questions:
+        cases, gold, problems = bfcl_items(bfcl_questions, bfcl_answers or [])
+        source = ", ".join(bfcl_questions)
+    elif data:
+        source = str(resolve_dataset(data))
+        gold, problems = load_gold(source)
+    else:
+        raise ValueError("give --data or --bfcl-questions")
     if max_samples is not None:
         gold = gold[:max_samples]
+        cases = [c for c in cases if c.id in {g.id for g in gold}]
     if not gold:
-        raise ValueError(f"{data_path}: no usable samples ({len(problems)} rejected)")
+        raise ValueError(f"{source}: no usable samples ({len(problems)} rejected)")
     runtime = None
     if tools_module:
         from fc_plugin.evaluate.runtime import load_runtime
@@ -94,9 +133,16 @@ def evaluate_model(
         pred_path,
         (json.dumps({**g.to_dict(), "template": template}, ensure_ascii=False) + "\n" for g in generations),
     )
-    verdicts = scorer.score(gold, preds, runtime)
+    if cases:
+        from fc_plugin.evaluate import bfcl
+
+        verdicts = bfcl.score_cases(cases, preds)
+        summary = bfcl.summarize(verdicts)
+    else:
+        verdicts = scorer.score(gold, preds, runtime)
+        summary = scorer.summarize(verdicts)
     timing = timing_summary(generations, wall)
-    if runtime is not None and max_steps > 0:
+    if runtime is not None and max_steps > 0 and not cases:
         from fc_plugin.evaluate.episodes import run_episodes
 
         episodes = run_episodes(generator, gold, runtime, template, batch_size, max_steps, call_grammar)
@@ -108,7 +154,7 @@ def evaluate_model(
         batch_size=batch_size,
         max_new_tokens=max_new_tokens,
         grammar=grammar or "none",
-        call_json_validity=call_validity(verdicts),
+        call_json_validity=call_validity(gold, preds),
     )
     if call_grammar is not None:
         timing["grammar_compile_failures"] = call_grammar.failures
@@ -116,12 +162,13 @@ def evaluate_model(
         "model": model,
         "adapter": adapter,
         "template": template,
-        "data": str(data_path),
+        "data": source,
         "pred": str(pred_path),
     }
     if tools_module:
         inputs["tools_module"] = tools_module
     inputs = {k: v for k, v in inputs.items() if v is not None}
-    report = build_report("eval", scorer.summarize(verdicts), verdicts, inputs, problems, timing)
+    mode = "eval-bfcl" if cases else "eval"
+    report = build_report(mode, summary, verdicts, inputs, problems, timing)
     paths = write_report(report, out_dir)
     return report, [pred_path, *paths]
