@@ -111,3 +111,45 @@ def test_export_writes_our_tool_aware_chat_template(trained: Path, tiny_model: P
     assert tokenizer.eos_token == "<|eot_id|>"
     modelfile = (export_dir / "Modelfile").read_text()
     assert 'PARAMETER stop "<|eot_id|>"' in modelfile
+
+
+def test_tuned_model_stops_right_after_the_call(tiny_model: Path, lf_env: dict[str, str], tmp_path: Path):
+    """Overfit the tiny model with fc_react_qwen, then generate: it writes the call, ends with the labelled
+    EOS (never a made-up Observation), and the output parses strictly."""
+    rows = [{"conversations": [{"from": "human", "value": f"Weather in {city}?"},
+                               {"from": "function_call", "value": json.dumps({"name": "get_weather", "arguments": {"city": city}})}],
+             "system": "", "tools": json.dumps([WEATHER])} for city in ("Beijing", "Shanghai")]
+    rows.append({"conversations": [{"from": "human", "value": "Hello!"}, {"from": "gpt", "value": "Hello! How can I help?"}],
+                 "system": "", "tools": json.dumps([WEATHER])})
+    (tmp_path / "weather.json").write_text(json.dumps(rows * 4), encoding="utf-8")
+    entry = {"file_name": "weather.json", "formatting": "sharegpt",
+             "columns": {"messages": "conversations", "system": "system", "tools": "tools"}}
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"fc_weather": entry}), encoding="utf-8")
+    out = tmp_path / "full"
+    _cli("train", {
+        "model_name_or_path": str(tiny_model), "stage": "sft", "do_train": True, "finetuning_type": "full",
+        "dataset_dir": str(tmp_path), "dataset": "fc_weather", "template": "fc_react_qwen", "cutoff_len": 1024,
+        "output_dir": str(out), "max_steps": 80, "per_device_train_batch_size": 4, "learning_rate": 3e-3,
+        "lr_scheduler_type": "constant", "logging_steps": 20, "save_steps": 10000, "report_to": "none",
+        "bf16": False, "overwrite_cache": True,
+    }, lf_env, tmp_path)
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    model = AutoModelForCausalLM.from_pretrained(str(out))
+    assert tokenizer.eos_token == "<|im_end|>"
+    for question, expect_call in (("Weather in Beijing?", True), ("Hello!", False)):
+        inputs = tokenizer.apply_chat_template([{"role": "user", "content": question}], tools=[WEATHER],
+                                               add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        generated = model.generate(**inputs, max_new_tokens=60, do_sample=False, eos_token_id=tokenizer.eos_token_id)
+        new = generated[0][inputs["input_ids"].shape[1]:].tolist()
+        assert new[-1] == tokenizer.eos_token_id and len(new) < 60, tokenizer.decode(new)
+        text = tokenizer.decode(new)
+        assert "Observation" not in text
+        result = templates.parse_calls("fc_react_qwen", text, strict=True)
+        assert result.errors == [], text
+        if expect_call:
+            assert [c.name for c in result.calls] == ["get_weather"] and "city" in result.calls[0].arguments
+        else:
+            assert result.calls == [] and result.content
