@@ -4,8 +4,9 @@ Seed 003 trains in three stages: decide whether to call (no-call vs single-call 
 arguments (single, parallel and slot-filling samples), then everything jointly. This writes one
 ShareGPT dataset per category (`NAME_single`, `NAME_parallel`, `NAME_multi_round`, `NAME_no_call`,
 `NAME_slot_filling`, from `fc_plugin.categories.categorize`) and registers each in
-dataset_info.json, so a stage recipe lists the categories it trains on. Records that fail to
-convert or validate go to `NAME_split.rejects.jsonl` with their reason.
+dataset_info.json, so a stage recipe lists the categories it trains on. Records go through the
+convert pipeline (any supported format; normalised, validated, de-duplicated); the ones that fail
+go to `NAME_split.rejects.jsonl` with their reason.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from fc_plugin.categories import CATEGORIES, categorize
-from fc_plugin.convert import ConvertError
-from fc_plugin.convert.pipeline import ConvertOptions, iter_samples, resolve_dataset
+from fc_plugin.categories import CATEGORIES
+from fc_plugin.convert.pipeline import ConvertOptions, iter_outcomes, resolve_dataset
 from fc_plugin.io import atomic_write_lines, merge_dataset_info
-from fc_plugin.sharegpt import dataset_entry, rejects_path, row_json
+from fc_plugin.sharegpt import dataset_entry, rejects_path
 
 
 @dataclass
@@ -33,18 +32,6 @@ class SplitResult:
 def category_path(out_dir: str | Path, name: str, category: str) -> Path:
     """Where category `category` of dataset `name` goes: OUT_DIR/NAME_CATEGORY.json."""
     return Path(out_dir) / f"{name}_{category}.json"
-
-
-def _reject(record: Any, k: int | None, error: Any) -> dict[str, Any]:
-    entry = record.ref()
-    if k is not None:
-        entry["sample"] = k
-    if isinstance(error, ConvertError):
-        entry.update(code=error.code, message=error.message)
-    else:  # a list of validation problems
-        entry.update(code=error[0].code, message=error[0].message, problems=[p.to_dict() for p in error])
-    entry["raw"] = record.raw()
-    return entry
 
 
 def split_by_category(
@@ -68,14 +55,22 @@ def split_by_category(
     options = ConvertOptions(source_format=source_format or fmt or "auto")
     rows: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     rejects: list[str] = []
+    seen: set[bytes] = set()
     bar = tqdm(desc=f"split {name}", unit=" samples", disable=None if progress is None else not progress)
     try:
-        for record, k, sample, row, _length, error in iter_samples([path], options):
-            bar.update()
-            if error is not None or sample is None or row is None:
-                rejects.append(json.dumps(_reject(record, k, error), ensure_ascii=False, default=repr))
-                continue
-            rows[categorize(sample)].append(row_json(row))
+        for outcomes in iter_outcomes([path], options):
+            for o in outcomes:
+                bar.update()
+                if o.skipped:
+                    continue
+                if o.problems or o.summary is None or o.line is None:
+                    rejects.append(o.reject or json.dumps({**o.ref, "code": o.code or "unknown"}))
+                elif o.digest in seen:
+                    message = "same conversations, system and tools as an earlier sample"
+                    rejects.append(json.dumps({**o.ref, "sample": o.sample, "code": "duplicate", "message": message}))
+                else:
+                    seen.add(o.digest or b"")
+                    rows[o.summary[0]].append(o.line)  # summary = (categorize(sample), calls, turns)
     finally:
         bar.close()
     result = SplitResult(rejected=len(rejects))
