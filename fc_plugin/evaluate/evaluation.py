@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fc_plugin.evaluate import scorer
+from fc_plugin.evaluate import bfcl, scorer
 from fc_plugin.evaluate.inputs import GoldItem, InputProblem, Prediction, load_gold, prediction_from_text
 from fc_plugin.evaluate.report import build_report
 from fc_plugin.io import atomic_write_lines
@@ -46,7 +46,6 @@ def bfcl_items(
     question_paths: list[str], answer_paths: list[str]
 ) -> tuple[list[Any], list[GoldItem], list[Any]]:
     """BFCL cases plus GoldItems to prompt with (first turn; Gorilla types turned into JSON Schema)."""
-    from fc_plugin.evaluate import bfcl
     from fc_plugin.normalize import normalize_tools
 
     cases, problems = bfcl.load_cases(question_paths, answer_paths)
@@ -134,13 +133,9 @@ def evaluate_model(
         (json.dumps({**g.to_dict(), "template": template}, ensure_ascii=False) + "\n" for g in generations),
     )
     if cases:
-        from fc_plugin.evaluate import bfcl
-
         verdicts = bfcl.score_cases(cases, preds)
-        summary = bfcl.summarize(verdicts)
     else:
         verdicts = scorer.score(gold, preds, runtime)
-        summary = scorer.summarize(verdicts)
     timing = timing_summary(generations, wall)
     if runtime is not None and max_steps > 0 and not cases:
         from fc_plugin.evaluate.episodes import run_episodes
@@ -149,6 +144,7 @@ def evaluate_model(
         for v in verdicts:
             v.update(episodes.get(v["id"], {}))
         timing["episodes"] = len(episodes)
+    summary = bfcl.summarize(verdicts) if cases else scorer.summarize(verdicts)
     timing.update(
         backend=backend,
         batch_size=batch_size,
