@@ -375,3 +375,20 @@ def test_chat_template_cli(tmp_path, capsys):
     assert all(name in listing for name in templates.names()) and "'\\nObservation:'" in listing
     assert main(["chat-template", "fc_nope_qwen"]) == 2
     assert "unknown fc-plugin template" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", templates.names())
+def test_windowed_split_equals_exact_prefix_split(name):
+    """The fast per-message split (windows checked against one full rendering) == the exact definition."""
+    from fc_plugin.formats.lf_messages import to_chat_messages
+    from fc_plugin.formats.llamafactory import prefix_segments, split_rendering
+
+    source = templates.chat_template(name)
+    for turns, system in CASES.values():
+        row, _ = _row_and_messages(turns, system)
+        role = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
+        lf_messages = [{"role": role[t["from"]], "content": t["value"]} for t in row["conversations"]]
+        chat, ends = to_chat_messages(lf_messages, system, [t["name"] for t in TOOLS], "test")
+        fast = split_rendering(source, chat, TOOLS, ends, "test")
+        assert fast == prefix_segments(source, chat, TOOLS, ends, "test")
+        assert len(fast) == len(lf_messages) and all(fast)

@@ -35,6 +35,7 @@ def source(relative_path: str) -> str:
         raise OSError(f"fc-plugin: cannot read Jinja template {path}: {exc}") from exc
 
 
+@lru_cache(maxsize=64)
 def compose(format_name: str, family: str, default_system: str = "") -> str:
     """One self-contained chat template: the format's macros, the family's macros, then the message loop."""
     default = json.dumps(default_system, ensure_ascii=False)

@@ -23,6 +23,43 @@ from fc_plugin.formats.base import ToolCallFormat
 from fc_plugin.formats.checks import check_tools
 from fc_plugin.formats.lf_messages import THOUGHT_WORDS, describe_sample, parse_tools_json, to_chat_messages
 
+
+def split_rendering(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: list[tuple[int, bool]],
+                    where: str) -> list[str]:
+    """Split the rendering of `chat` into the text of each LLaMA-Factory message.
+
+    Exact definition: segment k = render(chat[:ends[k]]) minus render(chat[:ends[k-1]]) (each with the
+    generation prompt after user/observation messages). Rendering every prefix costs O(n^2), so segments
+    after the first are taken from a window starting one message earlier (the templates only look at the
+    previous message); the windows are checked against one full rendering, and the exact prefix method
+    is used whenever they disagree.
+    """
+    full = jinja.render(source, chat, tools, ends[-1][1])
+    segments = [jinja.render(source, chat[: ends[0][0]], tools, ends[0][1])]
+    for (start, before_prompt), (end, prompt) in zip(ends, ends[1:], strict=False):
+        before = jinja.render(source, chat[start - 1 : start], None, before_prompt)
+        after = jinja.render(source, chat[start - 1 : end], None, prompt)
+        if not after.startswith(before):
+            break
+        segments.append(after[len(before) :])
+    if len(segments) == len(ends) and "".join(segments) == full:
+        return segments
+    return prefix_segments(source, chat, tools, ends, where)
+
+
+def prefix_segments(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: list[tuple[int, bool]],
+                    where: str) -> list[str]:
+    """The exact (O(n^2)) split: differences between renderings of growing prefixes."""
+    segments, previous = [], ""
+    for end, prompt in ends:
+        text = jinja.render(source, chat[:end], tools, prompt)
+        if not text.startswith(previous):
+            raise RuntimeError(f"{where}: chat template is not prefix-stable at message {len(segments)}")
+        segments.append(text[len(previous) :])
+        previous = text
+    return segments
+
+
 _classes: tuple[type, type] | None = None
 
 
@@ -60,15 +97,7 @@ def _build_classes() -> tuple[type, type]:
             tool_list = parse_tools_json(tools, where)
             tool_names = check_tools(tool_list, where)
             chat, ends = to_chat_messages(messages, system, tool_names, where)
-            source = self.chat_template()
-            segments, previous = [], ""
-            for end, generation_prompt in ends:
-                text = jinja.render(source, chat[:end], tool_list, generation_prompt)
-                if not text.startswith(previous):
-                    raise RuntimeError(f"{where}: chat template is not prefix-stable at message {len(segments)}")
-                segments.append(text[len(previous) :])
-                previous = text
-            return segments
+            return split_rendering(self.chat_template(), chat, tool_list, ends, where)
 
         def _encode(self, tokenizer: Any, messages: list[dict[str, str]], system: str | None, tools: str | None
                     ) -> list[list[int]]:
