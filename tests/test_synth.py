@@ -457,3 +457,18 @@ def test_llamafactory_keeps_and_tokenizes_every_synth_sample(tiny_model: Path, s
         out = processor.preprocess_dataset(batch)
         assert len(out["input_ids"]) == len(rows)
         assert all(any(t != -100 for t in labels) for labels in out["labels"])
+
+
+def test_cli_measures_tokens_and_rejects_samples_over_cutoff(tmp_path: Path, tiny_model: Path) -> None:
+    args = ["--tools", str(TOOLS_FILE), "--n", "60", "--out", "d.json", "--info", "i.json", "--lang", "en",
+            "--tokenizer", str(tiny_model), "--cutoff-len", "1400", "--json"]  # fmt: skip
+    run = _synth(tmp_path, *args)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["length_unit"] == "tokens" and report["length"]["max"] <= 1400
+    assert report["rejected"] > 0 and set(report["reject_reasons"]) <= {"too_long", "truncated_call"}
+    assert report["samples"] + report["rejected"] == 60
+    rejected = [json.loads(line) for line in (tmp_path / "d.rejects.jsonl").read_text().splitlines()]
+    assert all(r["raw"]["messages"] and r["code"] in ("too_long", "truncated_call") for r in rejected)
+    bad = _synth(tmp_path, "--tools", str(TOOLS_FILE), "--n", "5", "--out", "e.json", "--cutoff-len", "10")
+    assert bad.returncode == 2 and "--cutoff-len and --template need --tokenizer PATH" in bad.stderr
