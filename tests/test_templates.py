@@ -392,3 +392,55 @@ def test_windowed_split_equals_exact_prefix_split(name):
         fast = split_rendering(source, chat, TOOLS, ends, "test")
         assert fast == prefix_segments(source, chat, TOOLS, ends, "test")
         assert len(fast) == len(lf_messages) and all(fast)
+
+
+# --- property: arbitrary conversations tokenize identically on both paths -----------------------------
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer(tiny_model):
+    return _tokenizer(tiny_model)
+
+
+def _conversations():
+    from hypothesis import strategies as st
+
+    text = st.text(max_size=30)
+    args = st.dictionaries(st.text(max_size=6), st.none() | st.booleans() | st.integers() | text, max_size=3)
+    calls = st.lists(st.tuples(st.sampled_from(["get_weather", "book_meeting_room"]), args), min_size=1, max_size=2)
+    thought = st.none() | text.filter(lambda t: "</thought>" not in t and t.strip())
+    answer = st.tuples(st.just("answer"), thought, text)
+    call_round = st.tuples(calls, thought, st.lists(text, min_size=2, max_size=2))
+    turn = st.one_of(
+        answer.map(lambda a: [a]),
+        call_round.map(lambda r: [("calls", r[1], r[0]), ("results", r[2][: len(r[0])]), ("answer", None, "ok")]),
+    )
+    return st.tuples(st.lists(st.tuples(text, turn), min_size=1, max_size=3), text)
+
+
+@pytest.mark.parametrize("name", ["fc_react_qwen", "fc_tags_llama3", "fc_json_phi4", "fc_json_qwen"])
+def test_property_parity_of_token_ids(tiny_tokenizer, name):
+    """Arbitrary text (unicode, whitespace, quotes, markup) in every field: FcTemplate._encode, as
+    LLaMA-Factory's processor calls it, gives the ids of apply_chat_template on the shipped Jinja."""
+    import llamafactory.data.template as lf_template
+    from hypothesis import HealthCheck, given, settings
+
+    template = lf_template.TEMPLATES[name]
+    tokenizer = tiny_tokenizer
+    tokenizer.chat_template = templates.chat_template(name)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_conversations())
+    def check(conversation):
+        rounds, system = conversation
+        turns = []
+        for user, replies in rounds:
+            turns += [("user", user), *replies]
+        row, messages = _row_and_messages(turns, system)
+        role = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
+        lf_messages = [{"role": role[t["from"]], "content": t["value"]} for t in row["conversations"]]
+        encoded = template._encode(tokenizer, lf_messages, row["system"], row["tools"])
+        ids = tokenizer.apply_chat_template(messages, tools=TOOLS, tokenize=True)
+        ids = ids["input_ids"] if not isinstance(ids, list) else ids
+        assert [i for segment in encoded for i in segment] == list(ids)
+
+    check()
