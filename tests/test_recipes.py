@@ -19,7 +19,7 @@ import pytest
 from llamafactory.extras import logging as lf_logging
 from omegaconf import OmegaConf
 
-from fc_plugin import general_chat
+from fc_plugin import general_chat, templates
 from fc_plugin.categories import categorize
 from fc_plugin.cli import main as fc_main
 from fc_plugin.mix import SourceSize, dataset_sizes, parse_ratio, plan_mix, set_recipe_keys
@@ -457,7 +457,10 @@ def test_stages_predict_export_chain(tiny_model: Path, lf_env: dict[str, str], t
     predictions = [json.loads(line) for line in (pred / "generated_predictions.jsonl").read_text().splitlines()]
     demo = json.loads((ROOT / "data" / "fc_demo.json").read_text(encoding="utf-8"))
     assert len(predictions) == 4 and all({"prompt", "predict", "label"} <= p.keys() for p in predictions)
-    assert predictions[0]["label"].strip() == demo[0]["conversations"][-1]["value"].strip()
+    # the label is the sample's last turn as the template renders it: parse it back into the call
+    label_calls = templates.parse_calls(load_recipe("recipes/fc_predict.yaml")["template"], predictions[0]["label"]).calls
+    expected = json.loads(demo[0]["conversations"][-1]["value"])
+    assert [(c.name, c.arguments) for c in label_calls] == [(expected["name"], expected["arguments"])]
 
     merged = tmp_path / "merged"
     _ok(_lf("export", "recipes/fc_export.yaml", lf_env, model, f"adapter_name_or_path={outs[2]}", f"export_dir={merged}"))
