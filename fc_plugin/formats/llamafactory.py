@@ -118,7 +118,6 @@ def _build_classes() -> tuple[type, type]:
                     )
             tokenizer.chat_template = self.chat_template()
 
-
     class FcToolUtils(ToolUtils):
         """An fc-plugin format as a LLaMA-Factory tool format (`tool_format: fc_json` etc.)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fc_plugin.formats.base import ParseResult, ToolCallFormat
 from fc_plugin.formats.parsing import loose_value, raw_json, snippet, strip_end_tokens, to_calls
@@ -91,7 +92,7 @@ class TaggedFormat(ToolCallFormat):
             return block_end
         return self._accept(value, text, start, block_end, strict, result, pieces)
 
-    def _accept(self, value, text: str, start: int, end: int, strict: bool, result: ParseResult,  # noqa: ANN001
+    def _accept(self, value: Any, text: str, start: int, end: int, strict: bool, result: ParseResult,
                 pieces: list[str]) -> int:
         calls, error = to_calls(value, strict)
         if error:
