@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE := 1
 export DISABLE_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint clean convert webui browser synth
+.PHONY: install test test-fast demo lint clean convert webui browser synth recipe-data
 
 install: $(STAMP)
 
@@ -41,6 +41,12 @@ convert: install
 synth: install
 	$(BIN)/fc-plugin synth --tools data/tools/seed_tools.json --templates data/tools/seed_templates.json \
 		--n 1000 --lang en,zh --seed 0 --split-eval 0.1 --out data/fc_synth_seed_tools.json --no-progress
+
+## recipe-data: data the recipes use: data/general_chat_{en,zh}.json (+ hub general-chat entries) and
+## fc_demo split by category for recipes/stages/ (data/fc_demo_{single,parallel,...}.json)
+recipe-data: install
+	$(BIN)/python -m fc_plugin.general_chat --out-dir data --info dataset_info.json
+	$(BIN)/fc-plugin split fc_demo --by category --out-dir data --info dataset_info.json --no-progress
 
 ## webui: LLaMA-Factory's LlamaBoard on http://127.0.0.1:7860 with our templates; Data dir = this folder
 webui: install
