@@ -472,3 +472,15 @@ def test_cli_measures_tokens_and_rejects_samples_over_cutoff(tmp_path: Path, tin
     assert all(r["raw"]["messages"] and r["code"] in ("too_long", "truncated_call") for r in rejected)
     bad = _synth(tmp_path, "--tools", str(TOOLS_FILE), "--n", "5", "--out", "e.json", "--cutoff-len", "10")
     assert bad.returncode == 2 and "--cutoff-len and --template need --tokenizer PATH" in bad.stderr
+
+
+def test_max_tools_shows_the_needed_tools_and_a_consistent_list(tools: list[dict], seed_templates: dict) -> None:
+    data = _generate(tools, seed_templates, n=500, seed=4, max_tools=3)
+    assert all(not validate_sample(s) for s in data)
+    assert all(len(s.tools) <= 3 for s in data) and len({tuple(t["name"] for t in s.tools) for s in data}) > 10
+    for s in data:
+        names = {t["name"] for t in s.tools}
+        assert {c.name for c in _calls(s)} <= names
+        if s.meta["kind"] == "near_miss_unavailable":  # the reply lists exactly the tools the sample has
+            listed = s.messages[-1].content
+            assert all(seed_templates["tools"][n][s.meta["lang"]]["action"] in listed for n in names)

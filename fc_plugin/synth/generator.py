@@ -241,11 +241,14 @@ class Generator:
         return hashlib.blake2b("\x1e".join(parts).encode("utf-8"), digest_size=16).digest()
 
     def _sample(self, messages: list[Message], category: str, kind: str, lang: str, rng: random.Random,
-                needed: set[str], exclude: str | None = None, pair: str | None = None) -> Sample:  # fmt: skip
+                needed: set[str], pair: str | None = None, tools: list[dict[str, Any]] | None = None) -> Sample:  # fmt: skip
+        """A sample with the system prompt and its tools (`tools`, or the `needed` ones + others)."""
         meta: dict[str, Any] = {"source": "synth", "category": category, "kind": kind, "lang": lang}
         if pair:
             meta["pair"] = pair
-        return Sample([Message("system", self._system[lang]), *messages], self._tools_for(needed, rng, exclude), None, meta)
+        if tools is None:
+            tools = self._tools_for(needed, rng, None)
+        return Sample([Message("system", self._system[lang]), *messages], tools, None, meta)
 
     def system_prompt(self, lang: str) -> str:
         """The system prompt of every sample in `lang` (states the reference date)."""
@@ -368,9 +371,8 @@ class Generator:
             user, answer = item
             tools = self._tools_for(set(), rng, None)
             answer = answer or self.book.capabilities([t["name"] for t in tools], lang)
-            sample = self._sample([Message("user", user), Message("assistant", answer)], "no_call", kind, lang, rng, set())
-            sample.tools = tools
-            return sample
+            msgs = [Message("user", user), Message("assistant", answer)]
+            return self._sample(msgs, "no_call", kind, lang, rng, set(), tools=tools)
         if kind == "out_of_scope" and item:
             user, answer = item
             return self._sample([Message("user", user), Message("assistant", answer)], "no_call", kind, lang, rng, set())
@@ -400,7 +402,7 @@ class Generator:
         action = self.book.action(tool, lang)
         r = rng.random()  # "unavailable" is rare: only the tool list tells it apart from a normal request
         kind = "cancel" if r < 0.45 else "hypothetical" if r < 0.8 or len(self.names) < 2 else "unavailable"
-        exclude = None
+        tools = None
         if kind == "cancel":
             if lang == "zh":
                 user = text + rng.choice(("……算了，先不用了。", "不过先别执行，我再想想。", "等等，先不用了。"))
@@ -418,15 +420,15 @@ class Generator:
                 user = f"Don't run anything, just tell me: if I said \"{text}\", which tool would you call?"
                 answer = f"I would call {tool} with {summary or 'no arguments'}. As you asked, I haven't run it."
         else:  # the same request, but this conversation has no tool for it
-            exclude = tool
-            others = [t["name"] for t in self._tools_for(set(), rng, tool)]
+            tools = self._tools_for(set(), rng, tool)
+            others = [t["name"] for t in tools]
             user = text
             if lang == "zh":
                 answer = f"抱歉，我目前没有可以{action}的工具。" + self.book.capabilities(others, lang)
             else:
                 answer = f"Sorry, I don't have a tool to {action} right now. " + self.book.capabilities(others, lang)
         msgs = [Message("user", user), Message("assistant", answer)]
-        return self._sample(msgs, "no_call", f"near_miss_{kind}", lang, rng, set() if exclude else {tool}, exclude, pair)
+        return self._sample(msgs, "no_call", f"near_miss_{kind}", lang, rng, {tool}, pair=pair, tools=tools)
 
     def _multi_round(self, rng: random.Random, lang: str) -> Sample:
         r = rng.random()

@@ -101,11 +101,6 @@ def words(name: str) -> str:
     return re.sub(r"[_\-.\s]+", " ", name).strip().lower()
 
 
-def fill(text: str, values: dict[str, str]) -> str:
-    """Replace `{name}` placeholders in `text` (unknown ones are left as they are)."""
-    return Template.parse(text).fill(values)
-
-
 def load_templates(path: str | Path, tools: list[dict[str, Any]]) -> dict[str, Any]:
     """Read and check a user template file; raises ValueError naming the file, tool and template."""
     path = Path(path)
