@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from typing import Any
@@ -131,6 +132,9 @@ def _normalize_type(value: Any) -> tuple[Any, bool]:
         flat = list(dict.fromkeys(t for v in types for t in (v if isinstance(v, list) else [v])))
         return (flat[0] if len(flat) == 1 else flat), False
     if isinstance(value, str):
+        simple = _TYPE_NAMES.get(value, "?")  # fast path: a plain type name
+        if simple != "?":
+            return simple, False
         schema, optional = python_type_schema(value)
         return schema.get("type"), optional
     return value, False
@@ -248,11 +252,29 @@ def normalize_tool(tool: Any) -> dict[str, Any]:
 
 
 def normalize_tools(tools: Any) -> list[dict[str, Any]]:
-    """A tools field (list, single tool object or JSON text; None/"" = no tools) -> normalised tools."""
+    """A tools field (list, single tool object or JSON text; None/"" = no tools) -> normalised tools.
+
+    Results are cached by the field's JSON text (datasets repeat the same tools across many
+    records); every call returns fresh objects, so callers may modify them.
+    """
     if tools is None or tools == "":
         return []
     if isinstance(tools, str):
-        tools = parse_json_value(tools)
+        return json.loads(_normalize_tools_text(tools, True))
+    try:
+        key = json.dumps(tools, ensure_ascii=False)
+    except (TypeError, ValueError):  # not JSON-able (e.g. a literal's set): no caching
+        return _normalize_tools_value(tools)
+    return json.loads(_normalize_tools_text(key, False))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize_tools_text(text: str, lenient: bool) -> str:
+    """Normalised tools as JSON text; `lenient` parses Python literals and double encoding too."""
+    return json.dumps(_normalize_tools_value(parse_json_value(text) if lenient else json.loads(text)), ensure_ascii=False)
+
+
+def _normalize_tools_value(tools: Any) -> list[dict[str, Any]]:
     if isinstance(tools, dict):
         tools = [tools]
     if not isinstance(tools, list):

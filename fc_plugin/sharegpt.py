@@ -292,6 +292,12 @@ class DatasetWriter:
         """Write one row. Returns "train"/"eval", or None when it duplicates an earlier row."""
         core = core_json(row)
         digest = hashlib.blake2b(core.encode("utf-8"), digest_size=8).digest()
+        return self.add_line(row_json(row, core), digest, ref=ref)
+
+    def add_line(self, line: str, digest: bytes, *, ref: dict[str, Any] | None = None) -> str | None:
+        """Write one row already encoded (`row_json`) with its content digest; see `add_row`.
+
+        A duplicate is recorded in the rejects file with `ref` (where it came from)."""
         if self.dedup:
             key = int.from_bytes(digest, "little")
             if key in self._seen:
@@ -300,7 +306,6 @@ class DatasetWriter:
                 self.duplicates += 1
                 return None
             self._seen.add(key)
-        line = row_json(row, core)
         if self.eval is not None and self._is_eval(digest):
             self.eval.write(line)
             return "eval"
@@ -313,9 +318,12 @@ class DatasetWriter:
 
     def add_reject(self, reject: dict[str, Any]) -> None:
         """Keep one rejected record: {"file", "index", "code", "message", "raw", ...}."""
-        code = str(reject.get("code", "unknown"))
+        self.add_reject_line(str(reject.get("code", "unknown")), json.dumps(reject, ensure_ascii=False, default=repr))
+
+    def add_reject_line(self, code: str, line: str) -> None:
+        """Keep one rejected record already encoded as one line of JSON."""
         self.reject_codes[code] = self.reject_codes.get(code, 0) + 1
-        self.rejects.write(json.dumps(reject, ensure_ascii=False, default=repr))
+        self.rejects.write(line)
 
     def _is_eval(self, digest: bytes) -> bool:
         h = hashlib.blake2b(digest + self.seed_bytes, digest_size=8).digest()
@@ -346,10 +354,12 @@ class DatasetWriter:
         entries = {}
         if self.info_path is not None:
             entries[self.name] = dataset_entry(self.out_path, self.info_path)
-        if self.eval:
+        if self.eval and self.eval.count:
             self.eval.commit()
             if self.info_path is not None:
                 entries[f"{self.name}_eval"] = dataset_entry(self.eval.path, self.info_path)
+        elif self.eval:  # an empty eval split would make LLaMA-Factory fail: not written
+            self.eval.abort()
         self.rejects.commit()
         if entries and self.info_path is not None:
             merge_dataset_info(self.info_path, entries)

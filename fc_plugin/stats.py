@@ -35,15 +35,21 @@ class StatsCollector:
 
     def add(self, sample: Sample, length: int | None = None, *, split: str = "train") -> None:
         """Count one valid sample (its length in `length_unit`, if known)."""
+        calls = tuple(c.name for m in sample.messages for c in m.tool_calls)
+        turns = sum(m.role != "system" for m in sample.messages)
+        self.add_summary(categorize(sample), calls, turns, length=length, split=split)
+
+    def add_summary(
+        self, category: str, calls: tuple[str, ...], turns: int, *, length: int | None = None, split: str = "train"
+    ) -> None:
+        """Count one valid sample from its summary: category, called tool names, turns (no system)."""
         self.samples += 1
         if split == "eval":
             self.eval_samples += 1
-        self.categories[categorize(sample)] += 1
-        for m in sample.messages:
-            self.turns += m.role != "system"
-            for call in m.tool_calls:
-                self.calls += 1
-                self.tools[call.name] += 1
+        self.categories[category] += 1
+        self.turns += turns
+        self.calls += len(calls)
+        self.tools.update(calls)
         if length is not None:
             self.lengths.append(min(int(length), 2**32 - 1))
 

@@ -155,7 +155,67 @@ def _compiled_schema(schema_json: str) -> tuple[str | None, Any]:
         return f"parameters are not valid JSON Schema: {exc.message}", None
     if schema.get("type", "object") != "object":
         return f"parameters must be a JSON Schema of type object, got {schema.get('type')!r}", None
-    return None, Draft202012Validator(schema)
+    return None, (Draft202012Validator(schema), _fast_check(schema, top=True))
+
+
+# -- a fast path for the simple schemas almost every tool has; jsonschema decides everything else --
+_ANNOTATIONS = {"description", "title", "default", "examples", "format", "$comment", "deprecated", "readOnly", "writeOnly"}
+_TYPE_TESTS: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _fast_check(schema: Any, top: bool = False) -> Any:
+    """A predicate that returns True only for values jsonschema would surely accept (False = ask
+    jsonschema), or None when the schema uses keywords the fast path does not understand. At the
+    top level `required` and `additionalProperties: bool` are left to `_check_call`'s own checks."""
+    if not isinstance(schema, dict):
+        return None
+    allowed = _ANNOTATIONS | {"type", "enum", "items", "properties"} | ({"required", "additionalProperties"} if top else set())
+    if not set(schema) <= allowed or (top and not isinstance(schema.get("additionalProperties", True), bool)):
+        return None
+    checks = []
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not all(isinstance(k, str) and k in _TYPE_TESTS for k in kinds):
+            return None
+        tests = [_TYPE_TESTS[k] for k in kinds]
+        checks.append(lambda v: any(t(v) for t in tests))
+    if "enum" in schema:
+        enum = schema["enum"]
+        if not isinstance(enum, list):
+            return None
+        checks.append(lambda v: isinstance(v, _SCALARS) and any(type(e) is type(v) and e == v for e in enum))
+    if "items" in schema:
+        item = _fast_check(schema["items"])
+        if item is None:
+            return None
+        checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
+    if "properties" in schema:
+        props = schema["properties"]
+        if not isinstance(props, dict):
+            return None
+        subs = {name: _fast_check(sub) for name, sub in props.items()}
+        if any(f is None for f in subs.values()):
+            return None
+        if not top and schema.get("required"):
+            return None
+        checks.append(lambda v: not isinstance(v, dict) or all(subs[k](x) for k, x in v.items() if k in subs))
+    return lambda v: all(c(v) for c in checks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_tools_text(tools_json: str) -> tuple[list[Problem], dict[str, tuple[dict[str, Any], Any]]]:
+    """`_check_tools` cached by the tools' JSON text (read-only results)."""
+    return _check_tools(json.loads(tools_json))
 
 
 def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[str, Any], Any]]]:
@@ -198,7 +258,7 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
     if call.name not in known:
         names = ", ".join(sorted(known)) or "none"
         return [Problem("hallucinated_function", f"{where}: calls {call.name!r}, not among the tools ({_clip(names)})")]
-    params, validator = known[call.name]
+    params, (validator, fast) = known[call.name]
     problems = []
     props = params.get("properties")
     if isinstance(props, dict) and not params.get("additionalProperties"):
@@ -211,6 +271,8 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
     for req in params.get("required") or []:
         if req not in call.arguments:
             problems.append(Problem("missing_required", f"{where}: {call.name} misses required argument {req!r}"))
+    if fast is not None and fast(call.arguments):
+        return problems
     for error in validator.iter_errors(call.arguments):
         if not error.path and error.validator in ("required", "additionalProperties"):
             continue  # reported above with clearer messages
@@ -221,7 +283,11 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
 
 
 def _check_calls(sample: Sample) -> list[Problem]:
-    problems, known = _check_tools(sample.tools)
+    try:
+        problems, known = _check_tools_text(json.dumps(sample.tools, ensure_ascii=False))
+    except (TypeError, ValueError):  # not JSON-able: checked uncached (and reported)
+        problems, known = _check_tools(sample.tools)
+    problems = list(problems)
     has_calls = False
     for i, m in enumerate(sample.messages):
         for j, call in enumerate(m.tool_calls):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fc_plugin.convert import pipeline
+from fc_plugin.convert import pipeline, reader
 from fc_plugin.convert.batch import raw_datasets
-from fc_plugin.convert.pipeline import ConvertOptions, convert_files, iter_records, iter_samples
+from fc_plugin.convert.pipeline import ConvertOptions, convert_files, iter_outcomes, iter_records
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -90,7 +90,8 @@ def test_broken_corpus_every_bad_record_is_kept_with_its_reason(tmp_path: Path) 
     assert result.stats.to_dict()["reject_reasons"] == {c: expected.count(c) for c in set(expected)}
     for r in rejects:
         assert r["file"] == str(src) and isinstance(r["index"], int) and r["line"] >= 1 and r["message"]
-        assert "raw" in r  # nothing lost: the record (or its text) is kept
+        # nothing lost: the record (or its text) is kept; a duplicate's content is the earlier sample's
+        assert ("raw" in r) != (r["code"] == "duplicate")
     by_code = {r["code"]: r for r in rejects}
     assert by_code["invalid_utf8"]["raw"].startswith('{"messages"') and "\\xe9" in by_code["invalid_utf8"]["raw"]
     assert by_code["hallucinated_function"]["raw"]["messages"][0]["content"] == "Weather in Wuhan?"
@@ -101,7 +102,7 @@ def test_broken_corpus_every_bad_record_is_kept_with_its_reason(tmp_path: Path) 
 
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
 def test_json_array_streams_across_chunk_boundaries(tmp_path: Path, monkeypatch, chunk: int) -> None:
-    monkeypatch.setattr(pipeline, "_CHUNK", chunk)
+    monkeypatch.setattr(reader, "_CHUNK", chunk)
     records = [openai_record(f"City {i} 北京") for i in range(25)] + [7]
     src = tmp_path / "a.json"
     src.write_text(json.dumps(records, ensure_ascii=False, indent=2))
@@ -158,8 +159,8 @@ def test_every_raw_sample_converts_and_reads_back(tmp_path: Path) -> None:
         assert result.rejected == 0, read_rejects(out, name)[:2]
         assert result.formats[str(files[0])] in name
         # the written ShareGPT file reads back (as our sharegpt format) to as many valid samples
-        back = [x for x in iter_samples([out], ConvertOptions(source_format="sharegpt"))]
-        assert len(back) == result.written and all(err is None for *_, err in back), name
+        back = [o for outs in iter_outcomes([out], ConvertOptions(source_format="sharegpt")) for o in outs]
+        assert len(back) == result.written and not any(o.problems for o in back), name
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -324,3 +325,16 @@ def test_stock_qwen_template_loads_converted_data_without_thoughts(tmp_path: Pat
     counts, _ = run_lf_load(tiny_model, lf_env, tmp_path, ["plain"], "qwen")
     assert counts["plain"]["rows"] == result.written
     assert os.path.exists(tmp_path / "data" / "plain.rejects.jsonl")
+
+
+def test_worker_processes_give_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 7)  # many chunks in flight, order must hold
+    src = tmp_path / "in.jsonl"
+    lines = [line(openai_record(f"C{i % 40}", name="get_wether" if i % 13 == 0 else "get_weather")) for i in range(120)]
+    src.write_bytes(b"".join(lines) + b"{broken\n")
+    one = convert([src], tmp_path / "1" / "d.json", "d", workers=1, eval_fraction=0.2)
+    two = convert([src], tmp_path / "2" / "d.json", "d", workers=2, eval_fraction=0.2)
+    assert one.written == two.written == 40 and one.rejected == two.rejected == 81
+    for f in ("d.json", "d_eval.json", "d.rejects.jsonl"):
+        assert (tmp_path / "1" / f).read_bytes() == (tmp_path / "2" / f).read_bytes(), f
+    assert one.stats.to_dict() == two.stats.to_dict()

@@ -22,13 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def collect(args: argparse.Namespace, on_problem: Callable[..., None] | None = None) -> Any:
-    """Stream the inputs of `args` through convert + validate into a StatsCollector (writes nothing)."""
-    from fc_plugin.convert.pipeline import ConvertOptions, iter_samples, resolve_dataset
-    from fc_plugin.sharegpt import core_json
+    """Stream the inputs of `args` through convert + validate into a StatsCollector (writes nothing).
+
+    `on_problem(outcome)` is called for every rejected record / sample.
+    """
+    from fc_plugin.convert.pipeline import ConvertOptions, iter_outcomes, resolve_dataset
     from fc_plugin.stats import StatsCollector
 
-    stats: StatsCollector | None = None
-    seen: set[int] = set()
+    stats = StatsCollector("tokens" if args.tokenizer else "chars")
+    seen: set[bytes] = set()
     for item in args.inputs:
         path, fmt = resolve_dataset(item, args.info)
         options = ConvertOptions(
@@ -37,29 +39,22 @@ def collect(args: argparse.Namespace, on_problem: Callable[..., None] | None = N
             tokenizer=args.tokenizer,
             template=args.template,
         )
-        last = None
-        for record, k, sample, row, length, error in iter_samples([path], options):
-            if stats is None:
-                stats = StatsCollector("tokens" if args.tokenizer else "chars")
-            if (record.file, record.index) != last:
-                last = (record.file, record.index)
-                stats.records += 1
-            if row is None and error is None:
-                stats.skipped += 1
-                continue
-            if error is not None:
-                codes = [error] if not isinstance(error, list) else error
-                stats.reject(codes[0].code)
-                if on_problem:
-                    on_problem(record, k, error)
-                continue
-            key = hash(core_json(row))
-            if key in seen:
-                stats.reject("duplicate")
-                continue
-            seen.add(key)
-            stats.add(sample, length)
-    return stats or StatsCollector()
+        for outcomes in iter_outcomes([path], options):
+            stats.records += 1
+            for o in outcomes:
+                if o.skipped:
+                    stats.skipped += 1
+                elif o.problems:
+                    stats.reject(o.code or "unknown")
+                    if on_problem:
+                        on_problem(o)
+                elif o.digest in seen:
+                    stats.reject("duplicate")
+                else:
+                    seen.add(o.digest or b"")
+                    if o.summary is not None:
+                        stats.add_summary(*o.summary, length=o.length)
+    return stats
 
 
 def run(args: argparse.Namespace) -> int:

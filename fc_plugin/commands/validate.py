@@ -27,15 +27,15 @@ def run(args: argparse.Namespace) -> int:
 
     shown = 0
 
-    def report(record, k, error) -> None:  # noqa: ANN001
+    def report(outcome) -> None:  # noqa: ANN001
         nonlocal shown
         shown += 1
         if shown <= args.show:
-            where = f"{record.file}:{record.index}" + (f" (line {record.line})" if record.line else "")
-            where += f" sample {k}" if k else ""
-            problems = [error] if not isinstance(error, list) else error
-            for p in problems:
-                print(f"{where}: {p.code}: {p.message}")
+            ref = outcome.ref
+            where = f"{ref['file']}:{ref['index']}" + (f" (line {ref['line']})" if ref.get("line") else "")
+            where += f" sample {outcome.sample}" if outcome.sample else ""
+            for code, message in outcome.problems:
+                print(f"{where}: {code}: {message}")
 
     stats = collect(args, on_problem=report)
     if shown > args.show:

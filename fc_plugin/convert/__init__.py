@@ -43,6 +43,9 @@ class ConvertError(ValueError):
         self.code = code
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable for worker processes
+        return (type(self), (self.code, self.message))
+
 
 class _Formats(Mapping[str, ModuleType]):
     """`NAME -> module` for every format module present, imported on first use."""

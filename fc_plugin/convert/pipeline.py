@@ -1,272 +1,47 @@
-"""The streaming conversion pipeline: raw files -> records -> canonical samples -> validated ->
-ShareGPT rows, written atomically with a rejects file, stats and a dataset_info.json entry.
+"""The streaming conversion pipeline: raw files -> records -> canonical samples -> normalised ->
+validated -> ShareGPT rows, written atomically with a rejects file, stats and a dataset_info.json entry.
 
-Memory stays flat: records are read one at a time (JSONL line by line, JSON arrays incrementally),
-rows are streamed to temp files that are renamed at the end; only 8-byte hashes (dedup) and one
-length per sample (percentiles) are kept. Every bad record is counted, explained and kept.
+Memory stays flat: records are read one at a time (see `reader`), rows are streamed to temp files
+that are renamed at the end; only 8-byte hashes (dedup) and one length per sample (percentiles)
+are kept. Big inputs are converted by worker processes, chunk by chunk, in input order (a bounded
+number of chunks in flight), so the output is the same byte for byte with any number of workers.
+Every bad record is counted, explained and kept in the rejects file.
 """
 
 from __future__ import annotations
 
-import codecs
+import hashlib
 import json
-import re
-from collections.abc import Iterable, Iterator, Sequence
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from fc_plugin.categories import categorize
 from fc_plugin.convert import ConvertError, convert_record, detect_format, get_format
+from fc_plugin.convert.reader import (
+    INPUT_SUFFIXES,
+    MAX_RECORD_BYTES,
+    RawRecord,
+    expand_inputs,
+    iter_records,
+    resolve_dataset,
+)
 from fc_plugin.normalize import normalize_sample
 from fc_plugin.sample import Sample
-from fc_plugin.sharegpt import DatasetWriter, core_json, to_sharegpt
+from fc_plugin.sharegpt import DatasetWriter, core_json, row_json, to_sharegpt
 from fc_plugin.stats import StatsCollector
 from fc_plugin.validate import LengthChecker, validate_sample
 
-MAX_RECORD_BYTES = 32 * 1024 * 1024  # bigger records are rejected (record_too_large)
-RAW_CLIP = 1024 * 1024  # raw text kept in the rejects file for unparsable / oversized records
 DETECT_SAMPLE = 200  # records looked at by --from auto
-INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson")
-_CHUNK = 1 << 20
-_SURROGATE = re.compile("[\udc80-\udcff]")
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # auto workers: below this one process is faster
+CHUNK_RECORDS = 256  # records per task sent to a worker
 
 
-@dataclass
-class RawRecord:
-    """One record read from an input file: `value` when it parsed, else `error` (+ `text`)."""
-
-    file: str
-    index: int
-    line: int | None
-    value: Any = None
-    error: ConvertError | None = None
-    text: str | None = None
-    size: int = 0
-
-    def ref(self) -> dict[str, Any]:
-        return {"file": self.file, "index": self.index, "line": self.line}
-
-    def raw(self) -> Any:
-        """What the rejects file keeps: the parsed record, else the (clipped) raw text."""
-        if self.error is None:
-            return self.value
-        text = self.text or ""
-        return text if len(text) <= RAW_CLIP else text[:RAW_CLIP] + f"... [{len(text) - RAW_CLIP} chars clipped]"
-
-
-# -- reading ------------------------------------------------------------------------------------
-def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
-    """Input paths, folders expanded to their *.json/*.jsonl files (sorted). Raises ValueError if missing."""
-    out: list[Path] = []
-    missing = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in INPUT_SUFFIXES))
-        elif path.is_file():
-            out.append(path)
-        else:
-            missing.append(str(path))
-    if missing:
-        raise ValueError(f"input not found: {', '.join(missing)}")
-    if not out:
-        raise ValueError("no input files (expected .json / .jsonl files or folders holding them)")
-    return out
-
-
-def resolve_dataset(item: str, info_path: str | Path = "dataset_info.json") -> tuple[Path, str | None]:
-    """A file path, or a dataset name in dataset_info.json -> (its file, its source format if known)."""
-    path = Path(item)
-    if path.exists():
-        return path, None
-    info_path = Path(info_path)
-    entry = None
-    if info_path.is_file():
-        try:
-            entry = json.loads(info_path.read_text(encoding="utf-8")).get(item)
-        except ValueError as exc:
-            raise ValueError(f"{info_path}: not valid JSON ({exc})") from None
-    if not isinstance(entry, dict):
-        raise ValueError(f"{item}: no such file, nor a dataset in {info_path}")
-    if "file_name" not in entry:
-        raise ValueError(f"{item}: dataset in {info_path} is not a local file (hub datasets cannot be read offline)")
-    formatting = entry.get("formatting", "alpaca")
-    fmt = formatting[3:] if formatting.startswith("fc_") else formatting if formatting == "sharegpt" else None
-    return info_path.parent / entry["file_name"], fmt
-
-
-def _decode_line(raw: bytes, path: str, index: int, lineno: int) -> RawRecord:
-    size = len(raw)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        text = raw.decode("utf-8", "backslashreplace")
-        err = ConvertError("invalid_utf8", f"invalid UTF-8 byte at offset {exc.start} of the line")
-        return RawRecord(path, index, lineno, error=err, text=text, size=size)
-    try:
-        return RawRecord(path, index, lineno, value=json.loads(text), size=size)
-    except RecursionError:
-        err = ConvertError("invalid_json", "the record is nested too deeply to parse")
-        return RawRecord(path, index, lineno, error=err, text=text, size=size)
-    except ValueError as exc:
-        ends_early = isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip())
-        if ends_early or not raw.endswith(b"\n"):
-            err = ConvertError("truncated_record", f"the record ends mid-JSON ({exc})")
-        else:
-            err = ConvertError("invalid_json", str(exc))
-        return RawRecord(path, index, lineno, error=err, text=text, size=size)
-
-
-def _iter_jsonl(f: Any, path: str, max_bytes: int) -> Iterator[RawRecord]:
-    index = 0
-    lineno = 0
-    while True:
-        raw = f.readline(max_bytes + 1)
-        if not raw:
-            return
-        lineno += 1
-        if len(raw) > max_bytes and not raw.endswith(b"\n"):
-            size, head = len(raw), raw[:RAW_CLIP]
-            while raw and not raw.endswith(b"\n"):  # skip the rest of the oversized line
-                raw = f.readline(_CHUNK)
-                size += len(raw)
-            err = ConvertError("record_too_large", f"record of {size} bytes is over the {max_bytes}-byte limit")
-            yield RawRecord(path, index, lineno, error=err, text=head.decode("utf-8", "replace"), size=size)
-            index += 1
-            continue
-        if not raw.strip():
-            continue
-        yield _decode_line(raw, path, index, lineno)
-        index += 1
-
-
-class _TextReader:
-    """Incremental UTF-8 text over a binary file; invalid bytes become lone surrogates (flagged later)."""
-
-    def __init__(self, f: Any) -> None:
-        self.f = f
-        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
-        self.eof = False
-        self.chunk = _CHUNK
-
-    def read(self) -> str:
-        data = self.f.read(self.chunk)
-        self.chunk = min(self.chunk * 2, 64 * _CHUNK)
-        if not data:
-            self.eof = True
-            return self.decoder.decode(b"", final=True)
-        return self.decoder.decode(data)
-
-
-def _iter_json_array(reader: _TextReader, buf: str, pos: int, path: str, max_bytes: int) -> Iterator[RawRecord]:
-    """Elements of a JSON array one at a time; `buf[pos]` is just past the opening bracket."""
-    decoder = json.JSONDecoder()
-    index, line, after_element = 0, 1 + buf.count("\n", 0, pos), False
-    while True:
-        while True:  # skip whitespace, reading on when the buffer runs out
-            j = pos
-            while j < len(buf) and buf[j] in " \t\r\n":
-                j += 1
-            line += buf.count("\n", pos, j)
-            pos = j
-            if pos < len(buf) or reader.eof:
-                break
-            buf, pos = buf[pos:] + reader.read(), 0
-        if pos >= len(buf):
-            err = ConvertError("truncated_record", f"file ends inside the JSON array after {index} record(s)")
-            yield RawRecord(path, index, line, error=err, text="")
-            return
-        if buf[pos] == "]":
-            return
-        if after_element:
-            if buf[pos] != ",":
-                rest = buf[pos:] + "".join(iter(reader.read, "")) if not reader.eof else buf[pos:]
-                err = ConvertError("invalid_json", f"expected ',' or ']' after record {index - 1} at line {line}")
-                yield RawRecord(path, index, line, error=err, text=rest)
-                return
-            pos, after_element = pos + 1, False
-            continue
-        while True:  # parse one element, reading more while it is incomplete
-            try:
-                value, end = decoder.raw_decode(buf, pos)
-                if end < len(buf) or reader.eof:
-                    break
-            except RecursionError:
-                err = ConvertError("invalid_json", "a record is nested too deeply to parse; the rest of the array cannot be read")
-                yield RawRecord(path, index, line, error=err, text=buf[pos : pos + RAW_CLIP])
-                return
-            except json.JSONDecodeError as exc:
-                if reader.eof:
-                    text = buf[pos:]
-                    truncated = not buf[exc.pos :].strip() or "Unterminated" in exc.msg
-                    where = f"line {line + buf.count(chr(10), pos, exc.pos)}"
-                    if truncated:
-                        err = ConvertError("truncated_record", f"file ends mid-record ({exc.msg} at {where})")
-                    else:
-                        err = ConvertError("invalid_json", f"{exc.msg} at {where}; the rest of the array cannot be read")
-                    yield RawRecord(path, index, line, error=err, text=text)
-                    return
-            buf, pos = buf[pos:] + reader.read(), 0
-        text = buf[pos:end]
-        if _SURROGATE.search(text):
-            err = ConvertError("invalid_utf8", "the record holds bytes that are not valid UTF-8")
-            raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            yield RawRecord(path, index, line, error=err, text=raw)
-        elif len(text) > max_bytes:
-            err = ConvertError("record_too_large", f"record of {len(text)} characters is over the {max_bytes} limit")
-            yield RawRecord(path, index, line, error=err, text=text)
-        else:
-            yield RawRecord(path, index, line, value=value, size=len(text))
-        index += 1
-        line += text.count("\n")
-        pos, after_element = end, True
-        if pos > _CHUNK:
-            buf, pos = buf[pos:], 0
-
-
-def iter_records(path: str | Path, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[RawRecord]:
-    """Raw records of one file: JSONL (one object per line), a JSON array, or one JSON object.
-
-    Never raises on bad content: unparsable parts come back as RawRecords with an `error`.
-    """
-    name = str(path)
-    with open(path, "rb") as f:
-        head = f.read(4096)
-        f.seek(0)
-        if head.startswith(codecs.BOM_UTF8):
-            f.read(len(codecs.BOM_UTF8))
-            head = head[len(codecs.BOM_UTF8) :]
-        first = head.lstrip()[:1]
-        if Path(name).suffix in (".jsonl", ".ndjson") or first not in (b"[", b"{"):
-            yield from _iter_jsonl(f, name, max_record_bytes)
-            return
-        if first == b"{":  # JSONL unless the first line alone is not a whole object
-            start = f.tell()
-            line = f.readline(max_record_bytes + 1)
-            try:
-                json.loads(line)
-                is_jsonl = True
-            except ValueError:
-                is_jsonl = False
-            f.seek(start)
-            if is_jsonl:
-                yield from _iter_jsonl(f, name, max_record_bytes)
-                return
-            raw = f.read()
-            yield _decode_line(raw if raw.endswith(b"\n") else raw + b"\n", name, 0, 1)
-            return
-        reader = _TextReader(f)
-        buf = reader.read()
-        pos = buf.index("[") + 1
-        yield from _iter_json_array(reader, buf, pos, name, max_record_bytes)
-
-
-def file_size(path: str | Path) -> int:
-    return Path(path).stat().st_size
-
-
-# -- converting ---------------------------------------------------------------------------------
 @dataclass
 class ConvertOptions:
     """What `convert_files` does besides reading and writing."""
@@ -282,6 +57,7 @@ class ConvertOptions:
     context_paths: Sequence[str] = ()
     max_record_bytes: int = MAX_RECORD_BYTES
     progress: bool | None = None  # None: a bar when stderr is a terminal
+    workers: int = 0  # 0: one process for small inputs, up to 8 for big ones
 
 
 @dataclass
@@ -301,26 +77,157 @@ class ConvertResult:
     reason: str = ""
 
 
-def _peek(records: Iterator[RawRecord], n: int) -> tuple[list[RawRecord], Iterator[RawRecord]]:
-    head = []
-    for record in records:
-        head.append(record)
-        if len(head) >= n:
-            break
+@dataclass
+class Outcome:
+    """What became of one sample (or of a record that gave none): a row, a reject, or skipped.
 
-    def chain() -> Iterator[RawRecord]:
-        yield from head
-        yield from records
+    Small and picklable: workers send these back instead of samples.
+    """
 
-    return head, chain()
+    ref: dict[str, Any]  # file, index, line of the record
+    size: int  # bytes of the record (progress)
+    sample: int | None = None  # sample number within the record
+    line: str | None = None  # the ShareGPT row as one line of JSON
+    digest: bytes | None = None  # dedup key: hash of the row's conversations, system and tools
+    summary: tuple[str, tuple[str, ...], int] | None = None  # category, called tools, turns
+    length: int = 0  # tokens (with a tokenizer) or characters of the row
+    problems: list[tuple[str, str]] | None = None  # (code, message) of a reject, first = its reason
+    reject: str | None = None  # the rejects-file line
+    skipped: bool = False  # a context-only record (e.g. a BFCL possible answer)
+
+    @property
+    def code(self) -> str | None:
+        return self.problems[0][0] if self.problems else None
 
 
-def _open_format(path: Path, options: ConvertOptions) -> tuple[ModuleType, dict[str, Any] | None, Iterator[RawRecord]]:
-    records: Iterator[RawRecord] = iter_records(path, options.max_record_bytes)
-    if options.source_format == "auto":
-        head, records = _peek(records, DETECT_SAMPLE)
+class RecordProcessor:
+    """Convert + normalise + validate (+ measure) one raw record; one per process."""
+
+    def __init__(self, format_name: str, context: dict[str, Any] | None, options: ConvertOptions) -> None:
+        self.module = get_format(format_name)
+        self.context = context
+        self.length: LengthChecker | None = None
+        if options.tokenizer is not None:
+            self.length = LengthChecker(options.tokenizer, options.cutoff_len, options.template)
+
+    def process(self, rec: RawRecord) -> list[Outcome]:
+        """Every outcome of one record, in sample order. Never raises on bad data."""
         try:
-            name = detect_format(r.value for r in head if r.error is None)
+            value = rec.parse()
+            samples = convert_record(self.module, value, self.context)
+            if not isinstance(samples, list) or not all(isinstance(s, Sample) for s in samples):
+                raise ConvertError("convert_error", f"converter returned {type(samples).__name__}, not a list of samples")
+        except ConvertError as exc:
+            return [self._reject(rec, None, None, [(exc.code, exc.message)])]
+        except RecursionError:
+            return [self._reject(rec, None, None, [("convert_error", "record nested too deeply")])]
+        except Exception as exc:  # a converter bug must not lose the rest of the file
+            return [self._reject(rec, None, None, [("convert_error", f"{type(exc).__name__}: {exc}")])]
+        if not samples:
+            return [Outcome(rec.ref(), rec.size, skipped=True)]
+        return [self._sample(rec, k, s) for k, s in enumerate(samples)]
+
+    def _sample(self, rec: RawRecord, k: int, sample: Sample) -> Outcome:
+        try:
+            sample = normalize_sample(sample)
+            problems = [(p.code, p.message) for p in validate_sample(sample)]
+            if problems:
+                return self._reject(rec, k, sample, problems)
+            row = to_sharegpt(sample)
+            core = core_json(row)
+            length = len(core)
+            if self.length is not None:
+                length, issues = self.length.measure(row)
+                if issues:
+                    return self._reject(rec, k, sample, [(p.code, p.message) for p in issues])
+            digest = hashlib.blake2b(core.encode("utf-8"), digest_size=8).digest()
+            calls = tuple(c.name for m in sample.messages for c in m.tool_calls)
+            turns = sum(m.role != "system" for m in sample.messages)
+            return Outcome(rec.ref(), rec.size, k, row_json(row, core), digest, (categorize(sample), calls, turns), length)
+        except Exception as exc:  # e.g. a value in the arguments that is not JSON
+            return self._reject(rec, k, sample, [("wrong_type", f"{type(exc).__name__}: {exc}")])
+
+    @staticmethod
+    def _reject(rec: RawRecord, k: int | None, sample: Sample | None, problems: list[tuple[str, str]]) -> Outcome:
+        entry = rec.ref()
+        if k is not None:
+            entry["sample"] = k
+        entry["code"], entry["message"] = problems[0]
+        if len(problems) > 1:
+            entry["problems"] = [{"code": c, "message": m} for c, m in problems]
+        if isinstance(sample, Sample):
+            try:
+                entry["converted"] = sample.to_dict()
+            except Exception:  # noqa: BLE001 - a broken sample is still rejected, just without this
+                pass
+        entry["raw"] = rec.raw()
+        line = json.dumps(entry, ensure_ascii=False, default=repr)
+        return Outcome(rec.ref(), rec.size, k, problems=problems, reject=line)
+
+
+# -- worker processes -----------------------------------------------------------------------------
+_WORKER: RecordProcessor | None = None
+_WORKER_ERROR: BaseException | None = None
+
+
+def _init_worker(format_name: str, context: dict[str, Any] | None, options: ConvertOptions) -> None:
+    global _WORKER, _WORKER_ERROR
+    try:
+        _WORKER = RecordProcessor(format_name, context, options)
+    except Exception as exc:  # reported by the first task (a failing initializer would respawn forever)
+        _WORKER_ERROR = exc
+
+
+def _work(chunk: list[RawRecord]) -> list[list[Outcome]]:
+    if _WORKER is None:
+        raise _WORKER_ERROR or RuntimeError("worker not initialised")
+    return [_WORKER.process(rec) for rec in chunk]
+
+
+def _parallel(records: Iterator[RawRecord], args: tuple, workers: int) -> Iterator[list[Outcome]]:
+    """`RecordProcessor(*args).process` over `records` in `workers` processes, in input order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=args)
+    try:
+        pending: deque = deque()
+        records = iter(records)
+        while True:
+            chunk = list(islice(records, CHUNK_RECORDS))
+            for rec in chunk:  # send text only: the worker parses (cheaper than pickling values)
+                if rec.parsed and rec.text is not None:
+                    rec.value, rec.parsed = None, False
+            if chunk:
+                pending.append(pool.submit(_work, chunk))
+            while pending and (len(pending) >= workers * 3 or not chunk):
+                try:
+                    yield from pending.popleft().result()
+                except BrokenProcessPool:
+                    raise OSError("a worker process died (out of memory?); try --workers 1") from None
+            if not chunk:
+                break
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _workers(options: ConvertOptions, total_bytes: int) -> int:
+    if options.workers:
+        return max(1, options.workers)
+    if total_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _open_format(path: Path, options: ConvertOptions) -> tuple[str, dict[str, Any] | None, Iterator[RawRecord]]:
+    records: Iterator[RawRecord] = iter_records(path, options.max_record_bytes, parse=False)
+    if options.source_format == "auto":
+        head = list(islice(records, DETECT_SAMPLE))
+        records = chain(head, records)
+        try:
+            name = detect_format(r.value for r in head if r.check().error is None)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         module = get_format(name)
@@ -329,85 +236,31 @@ def _open_format(path: Path, options: ConvertOptions) -> tuple[ModuleType, dict[
     context = None
     if hasattr(module, "load_context"):
         context = module.load_context(list(options.context_paths) or [str(path)])
-    return module, context, records
+    return module.NAME, context, records
 
 
-class SampleChecker:
-    """Normalise + validate one converted sample; measures its length (tokens or row chars)."""
+def iter_outcomes(
+    inputs: Sequence[str | Path], options: ConvertOptions | None = None, formats: dict[str, str] | None = None
+) -> Iterator[list[Outcome]]:
+    """The outcomes of every record of `inputs`, record by record, in input order (writes nothing).
 
-    def __init__(self, options: ConvertOptions) -> None:
-        self.length: LengthChecker | None = None
-        if options.tokenizer is not None:
-            self.length = LengthChecker(options.tokenizer, options.cutoff_len, options.template)
-        elif options.cutoff_len or options.template:
-            raise ValueError("--cutoff-len and --template need --tokenizer PATH")
-
-    @property
-    def unit(self) -> str:
-        return "tokens" if self.length else "chars"
-
-    def check(self, sample: Sample) -> tuple[Sample, dict[str, Any] | None, int, list[Any]]:
-        """(normalised sample, row or None, length, problems)."""
-        sample = normalize_sample(sample)
-        problems = validate_sample(sample)
-        if problems:
-            return sample, None, 0, problems
-        row = to_sharegpt(sample)
-        if self.length is not None:
-            n, problems = self.length.measure(row)
-            return sample, (None if problems else row), n, problems
-        return sample, row, len(core_json(row)), []
-
-
-def iter_checked(
-    records: Iterable[RawRecord], module: ModuleType, context: dict[str, Any] | None, checker: SampleChecker
-) -> Iterator[tuple[RawRecord, int | None, Sample | None, dict[str, Any] | None, int, ConvertError | list[Any] | None]]:
-    """(record, sample number, sample, row, length, error) for every sample (or failure) of `records`.
-
-    A record the converter turns into no sample at all gives one item with row and error both None.
+    `formats`, when given, receives `file -> source format` as files are opened.
     """
-    for record in records:
-        if record.error is not None:
-            yield record, None, None, None, 0, record.error
-            continue
-        try:
-            samples = convert_record(module, record.value, context)
-            if not isinstance(samples, list) or not all(isinstance(s, Sample) for s in samples):
-                raise ConvertError("convert_error", f"converter returned {type(samples).__name__}, not a list of samples")
-        except ConvertError as exc:
-            yield record, None, None, None, 0, exc
-            continue
-        except RecursionError:
-            yield record, None, None, None, 0, ConvertError("convert_error", "record nested too deeply")
-            continue
-        except Exception as exc:  # a converter bug must not lose the rest of the file
-            yield record, None, None, None, 0, ConvertError("convert_error", f"{type(exc).__name__}: {exc}")
-            continue
-        if not samples:  # a context-only record (e.g. a BFCL possible answer): counted as skipped
-            yield record, None, None, None, 0, None
-        for k, sample in enumerate(samples):
-            try:
-                sample, row, length, problems = checker.check(sample)
-            except Exception as exc:  # e.g. an unserialisable value inside arguments
-                yield record, k, sample, None, 0, ConvertError("wrong_type", f"{type(exc).__name__}: {exc}")
-                continue
-            yield record, k, sample, row, length, (problems or None)
-
-
-def _reject_entry(record: RawRecord, k: int | None, sample: Sample | None, error: Any) -> dict[str, Any]:
-    entry = record.ref()
-    if k is not None:
-        entry["sample"] = k
-    if isinstance(error, ConvertError):
-        entry.update(code=error.code, message=error.message)
-    else:
-        entry.update(code=error[0].code, message=error[0].message)
-        if len(error) > 1:
-            entry["problems"] = [p.to_dict() for p in error]
-        if sample is not None:
-            entry["converted"] = sample.to_dict()
-    entry["raw"] = record.raw()
-    return entry
+    options = options or ConvertOptions()
+    paths = expand_inputs(inputs)
+    if options.tokenizer is None and (options.cutoff_len or options.template):
+        raise ValueError("--cutoff-len and --template need --tokenizer PATH")
+    workers = _workers(options, sum(p.stat().st_size for p in paths))
+    for path in paths:
+        format_name, context, records = _open_format(path, options)
+        if formats is not None:
+            formats[str(path)] = format_name
+        if workers > 1:
+            yield from _parallel(records, (format_name, context, options), workers)
+        else:
+            processor = RecordProcessor(format_name, context, options)
+            for rec in records:
+                yield processor.process(rec)
 
 
 def convert_files(
@@ -426,44 +279,35 @@ def convert_files(
 
     options = options or ConvertOptions()
     paths = expand_inputs(inputs)
-    checker = SampleChecker(options)
-    stats = StatsCollector(checker.unit)
+    stats = StatsCollector("tokens" if options.tokenizer is not None else "chars")
     result = ConvertResult(stats)
     writer = DatasetWriter(
         out_path, name, info_path=info_path, eval_fraction=options.eval_fraction, seed=options.seed, dedup=options.dedup
     )
-    total = sum(file_size(p) for p in paths)
     disable = None if options.progress is None else not options.progress  # None: only on a terminal
+    total = sum(p.stat().st_size for p in paths)
     bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"convert {name}", disable=disable)
     try:
-        for path in paths:
-            module, context, records = _open_format(path, options)
-            result.formats[str(path)] = module.NAME
-            last_record = -1
-            pending = 0
-            for record, k, sample, row, length, error in iter_checked(records, module, context, checker):
-                if record.index != last_record:
-                    last_record = record.index
-                    stats.records += 1
-                    pending += record.size
-                    if pending > 1 << 20:
-                        bar.update(pending)
-                        pending = 0
-                if row is None and error is None:
+        done = 0
+        for outcomes in iter_outcomes(paths, options, result.formats):
+            stats.records += 1
+            done += outcomes[0].size
+            if done > 1 << 20:
+                bar.update(done)
+                done = 0
+            for o in outcomes:
+                if o.skipped:
                     stats.skipped += 1
-                    continue
-                if error is not None:
-                    entry = _reject_entry(record, k, sample, error)
-                    writer.add_reject(entry)
-                    stats.reject(entry["code"])
-                    continue
-                ref = {**record.ref(), "sample": k, "raw": record.value}
-                split = writer.add_row(row, ref=ref)
-                if split is None:
-                    stats.reject("duplicate")
-                    continue
-                stats.add(sample, length, split=split)
-            bar.update(pending)
+                elif o.problems:
+                    writer.add_reject_line(o.code or "unknown", o.reject or "{}")
+                    stats.reject(o.code or "unknown")
+                else:
+                    split = writer.add_line(o.line or "", o.digest or b"", ref={**o.ref, "sample": o.sample})
+                    if split is None:
+                        stats.reject("duplicate")
+                    elif o.summary is not None:
+                        stats.add_summary(*o.summary, length=o.length, split=split)
+        bar.update(done)
         result.written, result.rejected, result.duplicates = writer.written, writer.rejected, writer.duplicates
         failing = result.rejected - result.duplicates
         if result.written == 0:
@@ -483,26 +327,16 @@ def convert_files(
     return result
 
 
-def iter_samples(
-    inputs: Sequence[str | Path], options: ConvertOptions | None = None
-) -> Iterator[tuple[RawRecord, int | None, Sample | None, dict[str, Any] | None, int, Any]]:
-    """Stream (record, sample number, sample, row, length, error) over `inputs` without writing anything."""
-    options = options or ConvertOptions()
-    checker = SampleChecker(options)
-    for path in expand_inputs(inputs):
-        module, context, records = _open_format(path, options)
-        yield from iter_checked(records, module, context, checker)
-
-
 __all__ = [
+    "INPUT_SUFFIXES",
     "ConvertOptions",
     "ConvertResult",
+    "Outcome",
     "RawRecord",
-    "SampleChecker",
+    "RecordProcessor",
     "convert_files",
     "expand_inputs",
-    "iter_checked",
+    "iter_outcomes",
     "iter_records",
-    "iter_samples",
     "resolve_dataset",
 ]
