@@ -309,9 +309,11 @@ def parse_json_value(value: Any, *, max_depth: int = 3) -> Any:
         text = current.strip()
         if not text:
             raise ConvertError("invalid_json", "empty string where JSON was expected")
+        from_json = True
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
+            from_json = False
             try:
                 parsed = ast.literal_eval(text)
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -319,7 +321,7 @@ def parse_json_value(value: Any, *, max_depth: int = 3) -> Any:
         if isinstance(parsed, str) and parsed.strip()[:1] in "{[\"'":
             current = parsed  # double-encoded: parse again
             continue
-        return _jsonable(parsed)
+        return parsed if from_json else _jsonable(parsed)
     return _jsonable(current)
 
 
@@ -354,8 +356,8 @@ def _clip(value: Any, limit: int = 120) -> str:
 
 
 def normalize_sample(sample: Sample) -> Sample:
-    """The canonical form every writer expects (returns a new Sample; bad field types are left alone
-    for validation to report):
+    """The canonical form every writer expects (a new Sample, or `sample` itself when it already is
+    canonical; bad field types are left alone for validation to report):
 
     - leading system messages joined into one;
     - consecutive assistant turns that only call tools merged into one parallel call;
@@ -364,9 +366,30 @@ def normalize_sample(sample: Sample) -> Sample:
     - tools declared twice identically kept once.
     """
     try:
-        return _normalize_sample(sample)
+        return _normalize_sample(sample) if _needs_normalizing(sample) else sample
     except (AttributeError, TypeError):  # wrong types somewhere: leave it to validation
         return sample
+
+
+def _needs_normalizing(sample: Sample) -> bool:
+    """Cheap scan: would `_normalize_sample` change anything? (Most converted samples are canonical.)"""
+    messages = sample.messages
+    if len(messages) > 1 and messages[0].role == "system" and messages[1].role == "system":
+        return True
+    prev_calls = False
+    pending_results = 0
+    for m in messages:
+        if m.role == "assistant" and m.tool_calls:
+            if m.content or (prev_calls and not m.thought):
+                return True
+            prev_calls, pending_results = True, len(m.tool_calls)
+            continue
+        if m.role == "tool" and m.name is None and pending_results > 0:
+            return True
+        pending_results -= m.role == "tool"
+        prev_calls = False
+    names = [t.get("name") if isinstance(t, dict) else None for t in sample.tools]
+    return len(set(names)) < len(names)
 
 
 def _normalize_sample(sample: Sample) -> Sample:

@@ -50,12 +50,13 @@ def _take_thought(value: str) -> tuple[str | None, str]:
     return (m.group(1), value[m.end() :]) if m else (None, value)
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def to_sharegpt(sample: Sample) -> dict[str, Any]:
-    """The ShareGPT row for a (valid) sample. Raises ConvertError("bad_role_order") if it has none."""
+def to_sharegpt(sample: Sample, tools_json: str | None = None) -> dict[str, Any]:
+    """The ShareGPT row for a (valid) sample. Raises ConvertError("bad_role_order") if it has none.
+
+    `tools_json`: `sample.tools` already encoded as JSON, if the caller has it."""
     turns: list[dict[str, str]] = []
     pending: list[Message] = []  # consecutive tool results -> one observation
     last_calls: list[ToolCall] = []
@@ -93,7 +94,8 @@ def to_sharegpt(sample: Sample) -> dict[str, Any]:
         else:
             raise ConvertError("unknown_role", f"message {i} has role {m.role!r}")
     flush()
-    row: dict[str, Any] = {"conversations": turns, "system": sample.system, "tools": _dumps(sample.tools)}
+    tools = tools_json if tools_json is not None else _dumps(sample.tools)
+    row: dict[str, Any] = {"conversations": turns, "system": sample.system, "tools": tools}
     if sample.id is not None:
         row["id"] = str(sample.id)
     if sample.meta:

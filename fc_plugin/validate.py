@@ -20,6 +20,7 @@ from typing import Any
 from fc_plugin.sample import Message, Sample, ToolCall
 
 ROLES = ("system", "user", "assistant", "tool")
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 # Every reason code validation (and conversion) can give, with what it means.
 CODES: dict[str, str] = {
@@ -160,56 +161,65 @@ def _compiled_schema(schema_json: str) -> tuple[str | None, Any]:
 
 # -- a fast path for the simple schemas almost every tool has; jsonschema decides everything else --
 _ANNOTATIONS = {"description", "title", "default", "examples", "format", "$comment", "deprecated", "readOnly", "writeOnly"}
-_TYPE_TESTS: dict[str, Any] = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-    "null": lambda v: v is None,
-}
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "array": (list,), "object": (dict,), "null": (type(None),),
+}  # fmt: skip
 _SCALARS = (str, int, float, bool, type(None))
 
 
 def _fast_check(schema: Any, top: bool = False) -> Any:
-    """A predicate that returns True only for values jsonschema would surely accept (False = ask
-    jsonschema), or None when the schema uses keywords the fast path does not understand. At the
-    top level `required` and `additionalProperties: bool` are left to `_check_call`'s own checks."""
+    """A compiled node `(types, enum, items, properties)` for `_fast_ok`, or None when the schema
+    uses keywords the fast path does not understand. At the top level `required` and
+    `additionalProperties: bool` are left to `_check_call`'s own checks."""
     if not isinstance(schema, dict):
         return None
     allowed = _ANNOTATIONS | {"type", "enum", "items", "properties"} | ({"required", "additionalProperties"} if top else set())
     if not set(schema) <= allowed or (top and not isinstance(schema.get("additionalProperties", True), bool)):
         return None
-    checks = []
+    types = enum = items = props = None
     kind = schema.get("type")
     if kind is not None:
         kinds = kind if isinstance(kind, list) else [kind]
-        if not all(isinstance(k, str) and k in _TYPE_TESTS for k in kinds):
+        if not all(isinstance(k, str) and k in _PY_TYPES for k in kinds):
             return None
-        tests = [_TYPE_TESTS[k] for k in kinds]
-        checks.append(lambda v: any(t(v) for t in tests))
+        types = frozenset(t for k in kinds for t in _PY_TYPES[k])
     if "enum" in schema:
-        enum = schema["enum"]
-        if not isinstance(enum, list):
+        if not isinstance(schema["enum"], list) or not all(type(e) in _SCALARS for e in schema["enum"]):
             return None
-        checks.append(lambda v: isinstance(v, _SCALARS) and any(type(e) is type(v) and e == v for e in enum))
+        enum = frozenset((type(e), e) for e in schema["enum"])
     if "items" in schema:
-        item = _fast_check(schema["items"])
-        if item is None:
+        items = _fast_check(schema["items"])
+        if items is None:
             return None
-        checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
     if "properties" in schema:
-        props = schema["properties"]
-        if not isinstance(props, dict):
+        if not isinstance(schema["properties"], dict) or (not top and schema.get("required")):
             return None
-        subs = {name: _fast_check(sub) for name, sub in props.items()}
-        if any(f is None for f in subs.values()):
+        props = {name: _fast_check(sub) for name, sub in schema["properties"].items()}
+        if any(node is None for node in props.values()):
             return None
-        if not top and schema.get("required"):
-            return None
-        checks.append(lambda v: not isinstance(v, dict) or all(subs[k](x) for k, x in v.items() if k in subs))
-    return lambda v: all(c(v) for c in checks)
+    return (types, enum, items, props)
+
+
+def _fast_ok(node: tuple, value: Any) -> bool:
+    """True only when jsonschema would surely accept `value` (False: let jsonschema decide).
+    Exact Python types: True is no integer here, 1.0 no integer - jsonschema gets those cases."""
+    types, enum, items, props = node
+    kind = type(value)
+    if types is not None and kind not in types:
+        return False
+    if enum is not None and (kind not in _SCALARS or (kind, value) not in enum):
+        return False
+    if items is not None and kind is list:
+        for x in value:
+            if not _fast_ok(items, x):
+                return False
+    if props is not None and kind is dict:
+        for k, x in value.items():
+            sub = props.get(k)
+            if sub is not None and not _fast_ok(sub, x):
+                return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)
@@ -271,7 +281,7 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
     for req in params.get("required") or []:
         if req not in call.arguments:
             problems.append(Problem("missing_required", f"{where}: {call.name} misses required argument {req!r}"))
-    if fast is not None and fast(call.arguments):
+    if fast is not None and _fast_ok(fast, call.arguments):
         return problems
     for error in validator.iter_errors(call.arguments):
         if not error.path and error.validator in ("required", "additionalProperties"):
@@ -282,9 +292,9 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
     return problems
 
 
-def _check_calls(sample: Sample) -> list[Problem]:
+def _check_calls(sample: Sample, tools_json: str | None = None) -> list[Problem]:
     try:
-        problems, known = _check_tools_text(json.dumps(sample.tools, ensure_ascii=False))
+        problems, known = _check_tools_text(tools_json if tools_json is not None else _ENCODE(sample.tools))
     except (TypeError, ValueError):  # not JSON-able: checked uncached (and reported)
         problems, known = _check_tools(sample.tools)
     problems = list(problems)
@@ -406,17 +416,19 @@ def validate_sample(
     cutoff_len: int | None = None,
     template: str | None = None,
     length_checker: LengthChecker | None = None,
+    tools_json: str | None = None,
 ) -> list[Problem]:
     """Every problem of `sample` (empty list = valid). Never raises on bad sample content.
 
     `tokenizer` (object or local path) + `cutoff_len` enable the length check; `template` (a
-    LLaMA-Factory template name) makes it exact. `length_checker` reuses a prepared checker.
+    LLaMA-Factory template name) makes it exact. `length_checker` reuses a prepared checker;
+    `tools_json` is `sample.tools` already encoded as JSON (saves encoding it again).
     """
     problems = _check_structure(sample)
     if problems:
         return problems
     problems = _check_role_order(sample.messages)
-    problems += _check_calls(sample)
+    problems += _check_calls(sample, tools_json)
     if problems:
         return problems
     if length_checker is None and tokenizer is not None and cutoff_len:

@@ -40,6 +40,7 @@ from fc_plugin.validate import LengthChecker, validate_sample
 DETECT_SAMPLE = 200  # records looked at by --from auto
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # auto workers: below this one process is faster
 CHUNK_RECORDS = 256  # records per task sent to a worker
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass
@@ -57,7 +58,7 @@ class ConvertOptions:
     context_paths: Sequence[str] = ()
     max_record_bytes: int = MAX_RECORD_BYTES
     progress: bool | None = None  # None: a bar when stderr is a terminal
-    workers: int = 0  # 0: one process for small inputs, up to 8 for big ones
+    workers: int = 0  # 0 (auto): one process for small inputs or < 4 cores, else cores - 1 (max 8)
 
 
 @dataclass
@@ -130,10 +131,14 @@ class RecordProcessor:
     def _sample(self, rec: RawRecord, k: int, sample: Sample) -> Outcome:
         try:
             sample = normalize_sample(sample)
-            problems = [(p.code, p.message) for p in validate_sample(sample)]
+            try:
+                tools_json = _ENCODE(sample.tools)
+            except (TypeError, ValueError):
+                tools_json = None  # validation reports what is wrong with the tools
+            problems = [(p.code, p.message) for p in validate_sample(sample, tools_json=tools_json)]
             if problems:
                 return self._reject(rec, k, sample, problems)
-            row = to_sharegpt(sample)
+            row = to_sharegpt(sample, tools_json)
             core = core_json(row)
             length = len(core)
             if self.length is not None:
@@ -216,9 +221,10 @@ def _parallel(records: Iterator[RawRecord], args: tuple, workers: int) -> Iterat
 def _workers(options: ConvertOptions, total_bytes: int) -> int:
     if options.workers:
         return max(1, options.workers)
-    if total_bytes < PARALLEL_MIN_BYTES:
+    cores = os.cpu_count() or 1
+    if total_bytes < PARALLEL_MIN_BYTES or cores < 4:  # the main process reads and writes: it needs a core
         return 1
-    return max(1, min(8, os.cpu_count() or 1))
+    return min(8, cores - 1)
 
 
 def _open_format(path: Path, options: ConvertOptions) -> tuple[str, dict[str, Any] | None, Iterator[RawRecord]]:
