@@ -331,10 +331,10 @@ def test_worker_processes_give_the_same_bytes(tmp_path: Path, monkeypatch) -> No
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 7)  # many chunks in flight, order must hold
     src = tmp_path / "in.jsonl"
     lines = [line(openai_record(f"C{i % 40}", name="get_wether" if i % 13 == 0 else "get_weather")) for i in range(120)]
-    src.write_bytes(b"".join(lines) + b"{broken\n")
+    src.write_bytes(b"".join(lines) + b"{broken\n" + b'{"bad": "\xff"}\n')  # errors travel to workers too
     one = convert([src], tmp_path / "1" / "d.json", "d", workers=1, eval_fraction=0.2)
     two = convert([src], tmp_path / "2" / "d.json", "d", workers=2, eval_fraction=0.2)
-    assert one.written == two.written == 40 and one.rejected == two.rejected == 81
+    assert one.written == two.written == 40 and one.rejected == two.rejected == 82
     for f in ("d.json", "d_eval.json", "d.rejects.jsonl"):
         assert (tmp_path / "1" / f).read_bytes() == (tmp_path / "2" / f).read_bytes(), f
     assert one.stats.to_dict() == two.stats.to_dict()
