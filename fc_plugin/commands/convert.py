@@ -33,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the train/eval split hash")
     p.add_argument("--context", nargs="*", default=[], help="extra files a format needs (BFCL possible answers)")
     p.add_argument("--no-dedup", dest="dedup", action="store_false", help="keep duplicate samples")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (default: auto, by input size and cores)")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None)
     add_length_args(p)
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         dedup=args.dedup,
         context_paths=args.context,
         progress=args.progress,
+        workers=args.workers,
     )
     result = convert_files(args.inputs, args.out, name, options, info_path=args.info)
     if args.json:
