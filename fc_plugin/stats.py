@@ -6,7 +6,6 @@ characters of the row JSON otherwise), reject reasons and duplicates.
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -28,7 +27,7 @@ class StatsCollector:
         self.tools: Counter[str] = Counter()
         self.turns = 0
         self.calls = 0
-        self.lengths = array("I")
+        self.lengths: Counter[int] = Counter()  # length -> samples: exact percentiles, bounded memory
         self.rejects: Counter[str] = Counter()
         self.records = 0
         self.skipped = 0  # records that hold no sample by design (e.g. BFCL possible answers)
@@ -51,7 +50,7 @@ class StatsCollector:
         self.calls += len(calls)
         self.tools.update(calls)
         if length is not None:
-            self.lengths.append(min(int(length), 2**32 - 1))
+            self.lengths[int(length)] += 1
 
     def reject(self, code: str) -> None:
         """Count one rejected record or sample by reason code."""
@@ -60,11 +59,18 @@ class StatsCollector:
     def percentiles(self) -> dict[str, int]:
         if not self.lengths:
             return {}
-        ordered = sorted(self.lengths)
-        out = {f"p{p}": ordered[min(len(ordered) - 1, (len(ordered) * p) // 100)] for p in PERCENTILES}
-        out["max"] = ordered[-1]
-        out["mean"] = round(sum(ordered) / len(ordered))
-        return out
+        total = sum(self.lengths.values())
+        ranks = {p: min(total - 1, (total * p) // 100) for p in PERCENTILES}  # 0-based rank of each percentile
+        out: dict[str, int] = {}
+        seen = 0
+        for value in sorted(self.lengths):
+            seen += self.lengths[value]
+            for p, rank in ranks.items():
+                if f"p{p}" not in out and rank < seen:
+                    out[f"p{p}"] = value
+        out["max"] = max(self.lengths)
+        out["mean"] = round(sum(v * n for v, n in self.lengths.items()) / total)
+        return {k: out[k] for k in [*(f"p{p}" for p in PERCENTILES), "max", "mean"]}
 
     def to_dict(self, top_tools: int = 20) -> dict[str, Any]:
         """The report as plain JSON-able data."""

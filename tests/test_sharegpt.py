@@ -144,3 +144,15 @@ def test_eval_split_is_seeded_and_stable(tmp_path: Path) -> None:
     assert split(1) == (train, evals)  # same seed, same split
     assert split(2)[1] != evals
     assert set(json.loads((tmp_path / "i.json").read_text())) == {"s", "s_eval"}
+
+
+def test_digest_set_grows_and_dedups() -> None:
+    import hashlib
+
+    from fc_plugin.sharegpt import DigestSet
+
+    digests = [hashlib.blake2b(str(i).encode(), digest_size=8).digest() for i in range(5000)]
+    seen = DigestSet()
+    assert all(seen.add(d) for d in digests) and len(seen) == 5000
+    assert not any(seen.add(d) for d in digests[::3])
+    assert seen.add(b"\0" * 8) and not seen.add(b"\0" * 8)  # the all-zero digest is a key like any other

@@ -27,10 +27,11 @@ def collect(args: argparse.Namespace, on_problem: Callable[..., None] | None = N
     `on_problem(outcome)` is called for every rejected record / sample.
     """
     from fc_plugin.convert.pipeline import ConvertOptions, iter_outcomes, resolve_dataset
+    from fc_plugin.sharegpt import DigestSet
     from fc_plugin.stats import StatsCollector
 
     stats = StatsCollector("tokens" if args.tokenizer else "chars")
-    seen: set[bytes] = set()
+    seen = DigestSet()
     for item in args.inputs:
         path, fmt = resolve_dataset(item, args.info)
         options = ConvertOptions(
@@ -48,10 +49,9 @@ def collect(args: argparse.Namespace, on_problem: Callable[..., None] | None = N
                     stats.reject(o.code or "unknown")
                     if on_problem:
                         on_problem(o)
-                elif o.digest in seen:
+                elif not seen.add(o.digest or b""):
                     stats.reject("duplicate")
                 else:
-                    seen.add(o.digest or b"")
                     if o.summary is not None:
                         stats.add_summary(*o.summary, length=o.length)
     return stats
