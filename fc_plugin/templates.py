@@ -12,6 +12,7 @@ from typing import Any
 
 from fc_plugin.formats import FAMILIES, FORMATS, ParseResult, get_format, split_name
 from fc_plugin.formats import jinja as _jinja
+from fc_plugin.sample import ToolCall
 
 #: End-of-turn tokens per family; the first is the EOS LLaMA-Factory trains (replace_eos).
 STOP_WORDS: dict[str, list[str]] = {
@@ -43,8 +44,41 @@ def chat_template(name: str, default_system: str = "") -> str:
 def parse_calls(name: str, text: str, strict: bool = False) -> ParseResult:
     """Parse model output written in the format of template / tool format `name`. Never raises on `text`
     (ValueError only for an unknown `name`). Strict mode (evaluation) accepts only the exact format;
-    lenient mode (serving) also repairs code fences, Python literals, unclosed tags, trailing text."""
-    return get_format(name).parse_calls(text, strict=strict)
+    lenient mode (serving) also repairs code fences, Python literals, unclosed tags, trailing text.
+    A stock LLaMA-Factory template name (e.g. `qwen`, for baselines) is parsed with that template's
+    own tool extractor."""
+    try:
+        fmt = get_format(name)
+    except ValueError:
+        return _parse_with_stock_template(name, text)
+    return fmt.parse_calls(text, strict=strict)
+
+
+def _parse_with_stock_template(name: str, text: str) -> ParseResult:
+    import json
+
+    from llamafactory.data.template import TEMPLATES
+
+    if name not in TEMPLATES:
+        split_name(name)  # raises the ValueError listing our names
+    try:
+        extracted = TEMPLATES[name].extract_tool(text)
+    except Exception as exc:  # LF's extractors are not hardened against arbitrary output
+        return ParseResult(content=text, errors=[f"{name} tool extractor failed: {exc}"])
+    if isinstance(extracted, str):
+        return ParseResult(content=extracted)
+    result = ParseResult()
+    for call in extracted:
+        try:
+            arguments = json.loads(call.arguments)
+        except json.JSONDecodeError as exc:
+            result.errors.append(f"call {call.name}: arguments are not valid JSON: {exc.msg}")
+            continue
+        if not isinstance(arguments, dict):
+            result.errors.append(f"call {call.name}: arguments are not a JSON object")
+            continue
+        result.calls.append(ToolCall(call.name, arguments))
+    return result
 
 
 def stop_strings(name: str) -> list[str]:
