@@ -126,6 +126,8 @@ def _union(schemas: list[dict[str, Any]]) -> dict[str, Any]:
 def _normalize_type(value: Any) -> tuple[Any, bool]:
     """A `type` field value -> (JSON Schema type or None for 'any', optional flag)."""
     if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            return value, False  # not a list of type names: left for validation (invalid_tool_schema)
         types = [t for t in (_normalize_type(v)[0] for v in value) if t is not None]
         if len(types) < len(value):
             return None, False  # one member is 'any' -> any
@@ -183,7 +185,7 @@ def _normalize_node(node: Any) -> tuple[Any, bool]:
         if flagged and not isinstance(out.get("required"), list):
             out["required"] = flagged
         elif flagged:
-            out["required"] = list(dict.fromkeys([*out["required"], *flagged]))
+            out["required"] = [*out["required"], *(n for n in flagged if n not in out["required"])]
     if out.get("type") == "number" and isinstance(out.get("default"), int) and "float" in str(node.get("type")):
         out["default"] = float(out["default"])
     return out, optional
@@ -205,7 +207,19 @@ def _is_flat_param_map(params: dict[str, Any]) -> bool:
 
 
 def to_json_schema(params: Any) -> dict[str, Any]:
-    """Rewrite a tool's parameters (any dialect above; dict or JSON string) into a JSON Schema object."""
+    """Rewrite a tool's parameters (any dialect above; dict or JSON string) into a JSON Schema object.
+
+    Raises ConvertError("invalid_tool_schema" / "invalid_json") for parameters it cannot read.
+    """
+    try:
+        return _to_json_schema(params)
+    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
+        if isinstance(exc, ConvertError):
+            raise
+        raise ConvertError("invalid_tool_schema", f"unreadable tool parameters ({type(exc).__name__}: {exc})") from None
+
+
+def _to_json_schema(params: Any) -> dict[str, Any]:
     if params is None or params == "" or params == []:
         return {"type": "object", "properties": {}}
     if isinstance(params, str):
