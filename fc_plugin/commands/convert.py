@@ -31,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="fail (exit 1, dataset untouched) if any record is rejected")
     p.add_argument("--split-eval", type=float, default=0.0, metavar="FRACTION", help="eval share, e.g. 0.1")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/eval split hash")
-    p.add_argument("--context", nargs="*", default=[], help="extra files a format needs (BFCL possible answers)")
+    p.add_argument("--context", action="append", default=[], metavar="FILE",
+                   help="extra file a format needs, e.g. a BFCL possible-answer file (repeatable)")  # fmt: skip
     p.add_argument("--no-dedup", dest="dedup", action="store_false", help="keep duplicate samples")
     p.add_argument("--workers", type=int, default=0, help="worker processes (default: auto, by input size and cores)")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
