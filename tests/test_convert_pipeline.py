@@ -169,7 +169,7 @@ def test_output_is_deterministic_and_deduplicated(tmp_path: Path) -> None:
     src.write_bytes(b"".join(line(openai_record(c)) for c in ["A", "B", "A", "C", "B"]))
     first = convert([src], tmp_path / "1" / "d.json", "d", eval_fraction=0.3, seed=5)
     second = convert([src], tmp_path / "2" / "d.json", "d", eval_fraction=0.3, seed=5)
-    assert first.written == 3 and first.duplicates == 2
+    assert first.written == second.written == 3 and first.duplicates == second.duplicates == 2
     for f in ("d.json", "d.rejects.jsonl"):
         a, b = (tmp_path / "1" / f), (tmp_path / "2" / f)
         assert a.read_bytes().replace(b"/1/", b"/x/") == b.read_bytes().replace(b"/2/", b"/x/"), f
