@@ -85,8 +85,8 @@ def build_tiny_model(
     """Write a random-initialised Qwen2 model and its BPE tokenizer to `out_dir`; return the path.
 
     `pre_tokenizer="gpt2"` splits like GPT-2/Qwen (a word keeps its leading space, so " Paris" in a
-    sentence and "Paris" inside JSON are different tokens); `"words"` splits into letter runs, single
-    digits and runs of everything else, so a value is the same tokens wherever it appears, which
+    sentence and "Paris" inside JSON are different tokens); `"words"` splits into letter runs, digit
+    runs and runs of everything else, so a value is the same tokens wherever it appears, which
     makes copying arguments from the request into the call much easier for a tiny model.
     """
     import torch
@@ -101,7 +101,7 @@ def build_tiny_model(
     if pre_tokenizer == "gpt2":
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     elif pre_tokenizer == "words":
-        words = pre_tokenizers.Split(Regex(r"\p{L}+|\p{N}|[^\p{L}\p{N}]+"), behavior="isolated")
+        words = pre_tokenizers.Split(Regex(r"\p{L}+|\p{N}+|[^\p{L}\p{N}]+"), behavior="isolated")
         tok.pre_tokenizer = pre_tokenizers.Sequence(
             [words, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
         )
