@@ -48,7 +48,12 @@ def compose(format_name: str, family: str, default_system: str = "") -> str:
     )
 
 
+_TOJSON = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(value, ensure_ascii=False) builds per call
+
+
 def _tojson(value: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None, sort_keys: bool = False) -> str:
+    if not ensure_ascii and indent is None and separators is None and not sort_keys:
+        return _TOJSON.encode(value)
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 

@@ -8,6 +8,15 @@ the very chat template that `fix_jinja_template` installs into the tokenizer (an
 renderings of growing prefixes: a prompt segment ends after the generation prompt, a response
 segment is the assistant text plus the end-of-turn token.
 
+Speed (bench/bench_templates.py): every sample is rendered once in full, with its tools - the text
+`apply_chat_template` gives, which the segments must add up to. The segments themselves are cut
+from cheaper renderings without tools; what the full rendering has in front of them is the system
+turn (prefix, system prompt, tool prompt). Datasets reuse a few system prompts and tool sets, so the
+system turn's token ids are cached per tokenizer, and tools are parsed and checked once per distinct
+tools JSON; the other segments are tokenized in one batched call. The system turn is tokenized on
+its own, as LLaMA-Factory's stock templates do (it ends with an end-of-turn token, so the ids are
+the same as for the whole text; the parity tests check this id for id).
+
 The classes are built on first use (`fc_classes()`): importing LLaMA-Factory's template module fires
 the autoload hook, which registers our templates and so needs these classes; building them lazily
 keeps that cycle out of module import.
@@ -16,6 +25,8 @@ keeps that cycle out of module import.
 from __future__ import annotations
 
 import json
+import weakref
+from functools import lru_cache
 from typing import Any
 
 from fc_plugin.formats import jinja
@@ -23,28 +34,67 @@ from fc_plugin.formats.base import ToolCallFormat
 from fc_plugin.formats.checks import check_tools
 from fc_plugin.formats.lf_messages import THOUGHT_WORDS, describe_sample, parse_tools_json, to_chat_messages
 
+#: Distinct system turns whose token ids are kept, per tokenizer.
+HEAD_CACHE_SIZE = 1024
+#: Chat messages up to which segment windows start at the first message (one rendering per segment
+#: instead of two; beyond, windows start one message before their segment).
+PREFIX_WINDOW = 8
+
 
 def split_rendering(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: list[tuple[int, bool]],
                     where: str) -> list[str]:
     """Split the rendering of `chat` into the text of each LLaMA-Factory message.
 
     Exact definition: segment k = render(chat[:ends[k]]) minus render(chat[:ends[k-1]]) (each with the
-    generation prompt after user/observation messages). Rendering every prefix costs O(n^2), so segments
-    after the first are taken from a window starting one message earlier (the templates only look at the
-    previous message); the windows are checked against one full rendering, and the exact prefix method
-    is used whenever they disagree.
+    generation prompt after user/observation messages); see `split_head` for how it is computed.
+    """
+    head, segments = split_head(source, chat, tools, ends, where)
+    return [head + segments[0], *segments[1:]]
+
+
+def split_head(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: list[tuple[int, bool]],
+               where: str, tools_json: str | None = None) -> tuple[str, list[str]]:
+    """(system turn, text of each LLaMA-Factory message), the first message's text without the system turn.
+
+    Everything is cut from the full rendering with tools, the text `apply_chat_template` gives: first the
+    system turn (the rendering of the system message and tools alone, cached per `tools_json`), then the
+    segments, whose ends come from cheaper renderings without tools (tools only shape the system turn).
+    The first segment ends where the chat up to its end does, after the bare system turn; each later one
+    is the difference between renderings of a window of messages up to its end and up to its start; the
+    last one is the rest. A window starts at the first message (reusing the previous window's rendering)
+    while the chat is short; later it starts one message before the segment (the templates only look at
+    the previous message), so long conversations cost O(n), not O(n^2). Every cut is checked against the
+    full rendering; whenever one does not match, the exact prefix method is used (and the system turn is
+    left empty).
     """
     full = jinja.render(source, chat, tools, ends[-1][1])
-    segments = [jinja.render(source, chat[: ends[0][0]], tools, ends[0][1])]
-    for (start, before_prompt), (end, prompt) in zip(ends, ends[1:], strict=False):
-        before = jinja.render(source, chat[start - 1 : start], None, before_prompt)
-        after = jinja.render(source, chat[start - 1 : end], None, prompt)
-        if not after.startswith(before):
-            break
-        segments.append(after[len(before) :])
-    if len(segments) == len(ends) and "".join(segments) == full:
-        return segments
-    return prefix_segments(source, chat, tools, ends, where)
+    system = chat[0]["content"] if chat and chat[0]["role"] == "system" else None
+    key = tools_json if tools_json is not None else json.dumps(tools, ensure_ascii=False)
+    head, before = system_turn(source, system, key), system_turn(source, system, "")
+    if not full.startswith(head):
+        return "", prefix_segments(source, chat, tools, ends, where)
+    segments, position, previous = [], len(head), ""  # previous: the rendering of chat[:start]
+    starts = [0] + [end for end, _ in ends]
+    for k, (end, prompt) in enumerate(ends[:-1]):
+        origin = 0 if k == 0 or end <= PREFIX_WINDOW else starts[k] - 1
+        if k and origin:
+            before = jinja.render(source, chat[origin : starts[k]], None, ends[k - 1][1])
+        elif k:
+            before = previous
+        after = previous = jinja.render(source, chat[origin:end], None, prompt)
+        segment = after[len(before) :]
+        if not (after.startswith(before) and full.startswith(segment, position)):
+            return "", prefix_segments(source, chat, tools, ends, where)
+        segments.append(segment)
+        position += len(segment)
+    return head, [*segments, full[position:]]
+
+
+@lru_cache(maxsize=HEAD_CACHE_SIZE)
+def system_turn(source: str, system: str | None, tools_json: str) -> str:
+    """The rendering of only the system message (None: there is none) and the tools ("": none)."""
+    tools = parse_tools_json(tools_json, "tools") if tools_json else None
+    return jinja.render(source, [{"role": "system", "content": system}] if system is not None else [], tools, False)
 
 
 def prefix_segments(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: list[tuple[int, bool]],
@@ -58,6 +108,52 @@ def prefix_segments(source: str, chat: list[dict[str, Any]], tools: list[Any], e
         segments.append(text[len(previous) :])
         previous = text
     return segments
+
+
+@lru_cache(maxsize=HEAD_CACHE_SIZE)
+def _checked_tools(tools_json: str) -> tuple[list[Any], list[str]]:
+    tool_list = parse_tools_json(tools_json, "tools")
+    return tool_list, check_tools(tool_list, "tools")
+
+
+def checked_tools(tools: str | list[Any] | None, where: str) -> tuple[list[Any], list[str]]:
+    """(tool definitions, function names) of a sample, parsed and checked once per distinct tools JSON.
+
+    The returned lists are shared between samples: read them, never change them.
+    """
+    if isinstance(tools, str):
+        try:
+            return _checked_tools(tools)
+        except ValueError:
+            pass  # checked again below, for an error message that names the sample
+    tool_list = parse_tools_json(tools, where)
+    return tool_list, check_tools(tool_list, where)
+
+
+_head_ids: weakref.WeakKeyDictionary[Any, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+
+
+def system_turn_ids(tokenizer: Any, head: str) -> list[int]:
+    """Token ids of a system turn, cached per tokenizer (whose vocabulary must not change meanwhile).
+
+    The returned list is shared: copy it before changing it.
+    """
+    if not head:
+        return []
+    cache = _head_ids.get(tokenizer)
+    if cache is None:
+        cache = _head_ids[tokenizer] = {}
+    ids = cache.get(head)
+    if ids is None:
+        if len(cache) >= HEAD_CACHE_SIZE:
+            cache.clear()
+        ids = cache[head] = tokenizer.encode(head, add_special_tokens=False)
+    return ids
+
+
+def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """Token ids of each text (no special tokens added), in one batched tokenizer call."""
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 
 _classes: tuple[type, type] | None = None
@@ -93,16 +189,24 @@ def _build_classes() -> tuple[type, type]:
 
         def render_segments(self, messages: list[dict[str, str]], system: str | None, tools: str | None) -> list[str]:
             """The text of each LLaMA-Factory message (prompt segments include the generation prompt)."""
+            head, segments = self.render_split(messages, system, tools)
+            return [head + segments[0], *segments[1:]]
+
+        def render_split(self, messages: list[dict[str, str]], system: str | None, tools: str | None
+                         ) -> tuple[str, list[str]]:
+            """(system turn, text of each LLaMA-Factory message with the first one's system turn left out)."""
             where = f"template {self.fc_name}: {describe_sample(messages)}"
-            tool_list = parse_tools_json(tools, where)
-            tool_names = check_tools(tool_list, where)
+            tool_list, tool_names = checked_tools(tools, where)
             chat, ends = to_chat_messages(messages, system, tool_names, where)
-            return split_rendering(self.chat_template(), chat, tool_list, ends, where)
+            return split_head(self.chat_template(), chat, tool_list, ends, where,
+                              tools if isinstance(tools, str) else None)
 
         def _encode(self, tokenizer: Any, messages: list[dict[str, str]], system: str | None, tools: str | None
                     ) -> list[list[int]]:
-            return [tokenizer.encode(s, add_special_tokens=False) if s else []
-                    for s in self.render_segments(messages, system, tools)]
+            head, segments = self.render_split(messages, system, tools)
+            encoded = token_ids(tokenizer, segments)
+            encoded[0] = system_turn_ids(tokenizer, head) + encoded[0]
+            return encoded
 
         def _get_jinja_template(self, tokenizer: Any) -> str:
             return self.chat_template()

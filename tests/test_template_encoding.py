@@ -1,0 +1,149 @@
+"""The fast encoding path of FcTemplate (fc_plugin.formats.llamafactory): cut from one full rendering,
+system turns and their token ids cached, segment windows - always equal to the exact definition and to
+`apply_chat_template`, token id for token id, and never fooled by its caches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fc_plugin import templates
+from fc_plugin.formats.lf_messages import to_chat_messages
+from fc_plugin.formats.llamafactory import PREFIX_WINDOW, prefix_segments, split_head, split_rendering
+
+ROLES = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
+WEATHER = {"name": "get_weather", "description": "Weather of a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+@pytest.fixture(scope="module")
+def tokenizer_path(tiny_model: Path) -> str:
+    return str(tiny_model)
+
+
+def _tokenizer(path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> list[Any]:
+    """Synthetic samples of every category, with thoughts, English and Chinese."""
+    from fc_plugin.synth import Generator, SynthConfig, load_tools
+
+    root = Path(__file__).resolve().parents[1]
+    tools = load_tools(root / "data" / "tools" / "seed_tools.json")
+    return Generator(tools, SynthConfig(n=30, langs=("en", "zh"), seed=3, thought_rate=0.5)).generate()
+
+
+def _long_sample() -> Any:
+    """A conversation longer than PREFIX_WINDOW messages (segment windows start one message early)."""
+    from fc_plugin.sample import Message, Sample, ToolCall
+
+    messages = [Message("system", "Be brief.")]
+    for i in range(PREFIX_WINDOW):
+        messages += [
+            Message("user", f"Weather in city {i}?"),
+            Message("assistant", "", tool_calls=[ToolCall("get_weather", {"city": f"c{i}"})]),
+            Message("tool", json.dumps({"temperature": i}), name="get_weather"),
+            Message("assistant", f"It is {i} degrees."),
+        ]
+    return Sample(messages=messages, tools=[WEATHER], id="long")
+
+
+def _lf_messages(row: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"role": ROLES[turn["from"]], "content": turn["value"]} for turn in row["conversations"]]
+
+
+def _reference_ids(tokenizer: Any, name: str, sample: Any) -> list[int]:
+    tokenizer.chat_template = templates.chat_template(name)
+    ids = tokenizer.apply_chat_template(sample.chat_messages(), tools=sample.tools, tokenize=True)
+    return list(ids["input_ids"] if not isinstance(ids, list) else ids)
+
+
+@pytest.mark.parametrize("name", templates.names())
+def test_fast_path_is_exact_on_every_category(tokenizer_path, synthetic, name):
+    """Segments == the exact prefix definition (and the fast path is taken); ids == apply_chat_template."""
+    import llamafactory.data.template as lf_template
+
+    from fc_plugin.sharegpt import to_sharegpt
+
+    template, source = lf_template.TEMPLATES[name], templates.chat_template(name)
+    tokenizer = _tokenizer(tokenizer_path)
+    for sample in [*synthetic, _long_sample()]:
+        row = to_sharegpt(sample)
+        messages = _lf_messages(row)
+        tools = json.loads(row["tools"])
+        chat, ends = to_chat_messages(messages, row["system"], [t["name"] for t in tools], "test")
+        head, segments = split_head(source, chat, tools, ends, "test", row["tools"])
+        assert head, f"{sample.id}: fell back to the exact method"
+        assert [head + segments[0], *segments[1:]] == prefix_segments(source, chat, tools, ends, "test")
+        encoded = template._encode(tokenizer, messages, row["system"], row["tools"])
+        assert len(encoded) == len(messages)
+        assert [i for ids in encoded for i in ids] == _reference_ids(tokenizer, name, sample), sample.id
+
+
+def test_template_with_tools_outside_the_system_turn_gets_the_exact_split():
+    """A template that puts tools in the first user turn (like Llama 3.1's own) breaks the assumption
+    behind the fast cuts; the checks against the full rendering catch it and the exact method runs."""
+    source = (
+        "{%- for m in messages -%}<{{ m['role'] }}>"
+        "{%- if m['role'] == 'user' and loop.first and tools -%}[{{ tools | length }} tools] {% endif -%}"
+        "{{ m['content'] }}</{{ m['role'] }}>{%- endfor -%}"
+        "{%- if add_generation_prompt -%}<assistant>{%- endif -%}"
+    )
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": "bye"}, {"role": "assistant", "content": "ciao"}]
+    ends = [(1, True), (2, False), (3, True), (4, False)]
+    head, segments = split_head(source, chat, [WEATHER], ends, "test")
+    exact = prefix_segments(source, chat, [WEATHER], ends, "test")
+    assert head == "" and segments == exact
+    assert exact[0] == "<user>[1 tools] hi</user><assistant>"
+    assert split_rendering(source, chat, [WEATHER], ends, "test") == exact
+
+
+def test_cached_system_turn_ids_belong_to_their_tokenizer(tokenizer_path):
+    """The same system turn tokenizes differently with another vocabulary: each tokenizer gets its own
+    ids, before and after the other one filled the cache; other systems get their own system turn."""
+    import llamafactory.data.template as lf_template
+
+    from fc_plugin.sample import Message, Sample, ToolCall
+    from fc_plugin.sharegpt import to_sharegpt
+
+    name = "fc_json_qwen"
+    template = lf_template.TEMPLATES[name]
+    plain, extended = _tokenizer(tokenizer_path), _tokenizer(tokenizer_path)
+    extended.add_tokens(["get_weather", "Weather of a city"])
+    samples = [
+        Sample(messages=[*([Message("system", system)] if system else []), Message("user", "Weather in Oslo?"),
+                         Message("assistant", "", tool_calls=[ToolCall("get_weather", {"city": "Oslo"})])],
+               tools=[WEATHER], id=f"system {system!r}")
+        for system in ("Be brief.", "Be verbose.", "")
+    ]
+    results = {}
+    for tokenizer in (plain, extended, plain, extended):
+        for sample in samples:
+            row = to_sharegpt(sample)
+            encoded = template._encode(tokenizer, _lf_messages(row), row["system"], row["tools"])
+            ids = [i for segment in encoded for i in segment]
+            assert ids == _reference_ids(tokenizer, name, sample), (sample.id, tokenizer is plain)
+            results[(tokenizer is plain, sample.id)] = ids
+    assert results[(True, samples[0].id)] != results[(False, samples[0].id)]  # the vocabularies differ
+    assert len({tuple(results[(True, s.id)]) for s in samples}) == 3
+
+
+def test_tool_errors_name_their_sample_even_after_the_tools_were_cached():
+    import llamafactory.data.template as lf_template
+
+    template = lf_template.TEMPLATES["fc_tags_qwen"]
+    messages = [{"role": "user", "content": "first sample"}, {"role": "assistant", "content": "ok"}]
+    assert template.render_segments(messages, "", json.dumps([WEATHER]))  # valid tools, now cached
+    broken = json.dumps([{**WEATHER, "parameters": {"type": "array"}}])
+    for text in ("first bad sample", "second bad sample"):
+        bad = [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]
+        with pytest.raises(ValueError, match=rf"template fc_tags_qwen: sample starting '{text}'.*get_weather"):
+            template.render_segments(bad, "", broken)
