@@ -69,18 +69,18 @@ def split_head(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: 
     """
     full = jinja.render(source, chat, tools, ends[-1][1])
     system = chat[0]["content"] if chat and chat[0]["role"] == "system" else None
-    key = tools_json if tools_json is not None else json.dumps(tools, ensure_ascii=False)
-    head, before = system_turn(source, system, key), system_turn(source, system, "")
+    head = system_turn(source, system, tools_json if tools_json is not None else json.dumps(tools, ensure_ascii=False))
     if not full.startswith(head):
         return "", prefix_segments(source, chat, tools, ends, where)
-    segments, position, previous = [], len(head), ""  # previous: the rendering of chat[:start]
-    starts = [0] + [end for end, _ in ends]
+    segments, position, previous = [], len(head), ""
     for k, (end, prompt) in enumerate(ends[:-1]):
-        origin = 0 if k == 0 or end <= PREFIX_WINDOW else starts[k] - 1
-        if k and origin:
-            before = jinja.render(source, chat[origin : starts[k]], None, ends[k - 1][1])
-        elif k:
-            before = previous
+        if k == 0:  # the chat up to the first segment's end, minus the bare system turn
+            origin, before = 0, system_turn(source, system, "")
+        elif end <= PREFIX_WINDOW:  # a window from the first message: its start was the last window's end
+            origin, before = 0, previous
+        else:  # a window from one message before the segment
+            start, before_prompt = ends[k - 1]
+            origin, before = start - 1, jinja.render(source, chat[start - 1 : start], None, before_prompt)
         after = previous = jinja.render(source, chat[origin:end], None, prompt)
         segment = after[len(before) :]
         if not (after.startswith(before) and full.startswith(segment, position)):
