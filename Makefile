@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE := 1
 export DISABLE_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint clean convert webui browser synth recipe-data
+.PHONY: install test test-fast demo convert synth recipe-data webui browser bench lint clean
 
 install: $(STAMP)
 
@@ -29,7 +29,7 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
 
-## demo: the main job: tiny model -> train recipes/fc_lora.yaml on CPU -> adapter + loss plot
+## demo: the main job: synthetic + converted data -> tiny model -> llamafactory-cli train -> eval report
 demo: install
 	$(BIN)/fc-plugin demo --out outputs/demo
 
@@ -57,6 +57,14 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+## bench: every benchmark in bench/, each printing its ratios side by side (results in bench/results/)
+## (the learning bench trains once per template: about 10 minutes each; run it alone with
+##  `.venv/bin/python bench/bench_learning.py`)
+BENCH_FAST := startup templates prompt_tokens convert synth eval
+bench: install
+	for b in $(BENCH_FAST); do $(BIN)/python bench/bench_$$b.py || exit 1; done
+	$(BIN)/python bench/bench_learning.py
 
 lint: install
 	$(BIN)/ruff check .

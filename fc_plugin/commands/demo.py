@@ -6,12 +6,14 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="end-to-end demo on CPU: tiny model -> train -> adapter + loss plot")
+    p = sub.add_parser("demo", help="end-to-end demo on CPU: data -> tiny model -> train -> eval report")
     p.add_argument("--out", default="outputs/demo", help="output folder (default: outputs/demo)")
+    p.add_argument("--samples", type=int, default=2400, help="synthetic samples, 10%% held out (default 2400)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop training early (smoke runs)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from fc_plugin.demo import run_demo
 
-    return run_demo(args.out)
+    return run_demo(args.out, samples=args.samples, max_steps=args.max_steps)
