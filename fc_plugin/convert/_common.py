@@ -5,13 +5,16 @@
 - `find_literal(text, opener)`: the first balanced `[...]`/`{...}` that parses as JSON or a Python literal;
 - `literal_spans(text)`: every top-level `{...}` object in a text, e.g. glaive's concatenated schemas;
 - `split_top_level(text)`: split on commas outside brackets and quotes;
-- `no_call_reply(request)`: the assistant reply given to a no-call record that has no reply text of its own.
+- `no_call_reply(request)`: the assistant reply given to a no-call record that has no reply text of its own;
+- `sharegpt_turns(conv, roles)`: a `[{"from", "value"}]` list checked turn by turn, as (where, role, value);
+- `record_id(record)`: the record's optional `id` as a string.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from fc_plugin.convert import ConvertError
@@ -57,6 +60,26 @@ def field(
             "wrong_type", f"field {label!r} must be {_type_name(types)}, got {type(value).__name__}"
         )
     return value
+
+
+def sharegpt_turns(conv: list, roles: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+    """Each `{"from", "value"}` turn of `conv` as (where, canonical role, value); `roles` maps `from` values."""
+    for i, turn in enumerate(conv):
+        where = f"conversations[{i}]"
+        if not isinstance(turn, dict):
+            raise ConvertError("wrong_type", f"{where} must be an object, got {type(turn).__name__}")
+        role = roles.get(turn["from"]) if isinstance(turn.get("from"), str) else None
+        if role is None:
+            raise ConvertError(
+                "unknown_role", f"{where} has from={turn.get('from')!r}; expected {'/'.join(roles)}"
+            )
+        yield where, role, field(turn, "value", str, where=where)
+
+
+def record_id(record: dict[str, Any]) -> str | None:
+    """The record's `id` as a string, or None when it has none."""
+    value = record.get("id")
+    return str(value) if value is not None else None
 
 
 def text_content(value: Any, where: str) -> str:

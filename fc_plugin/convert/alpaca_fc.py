@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import field, find_literal
+from fc_plugin.convert._common import field, find_literal, record_id
 from fc_plugin.normalize import normalize_tools, parse_arguments, parse_json_value, split_thought
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -120,5 +120,4 @@ def convert(record: dict) -> list[Sample]:
     if not content and not calls:
         raise ConvertError("missing_field", "'output' is empty")
     messages.append(Message("assistant", content, calls, thought))
-    record_id = record.get("id")
-    return [Sample(messages, tools, str(record_id) if record_id is not None else None)]
+    return [Sample(messages, tools, record_id(record))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import dumps, field, find_literal, literal_spans
+from fc_plugin.convert._common import dumps, field, find_literal, literal_spans, record_id, sharegpt_turns
 from fc_plugin.normalize import normalize_tools, parse_arguments, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -95,16 +95,7 @@ def convert(record: dict) -> list[Sample]:
     tools: list[dict] = []
     messages: list[Message] = []
     last_calls: list[ToolCall] = []
-    for i, turn in enumerate(conv):
-        where = f"conversations[{i}]"
-        if not isinstance(turn, dict):
-            raise ConvertError("wrong_type", f"{where} must be an object, got {type(turn).__name__}")
-        role = _ROLES.get(turn["from"]) if isinstance(turn.get("from"), str) else None
-        if role is None:
-            raise ConvertError(
-                "unknown_role", f"{where} has from={turn.get('from')!r}; expected system/human/gpt/tool"
-            )
-        value = field(turn, "value", str, where=where)
+    for where, role, value in sharegpt_turns(conv, _ROLES):
         if role == "system":
             blocks = [
                 m for m in _TOOLS_RE.finditer(value) if m.group(1).strip()
@@ -127,5 +118,4 @@ def convert(record: dict) -> list[Sample]:
     if not tools and last_calls:
         raise ConvertError("empty_tools", "calls are made but the system prompt has no <tools> block")
     meta = {k: record[k] for k in _META_KEYS if isinstance(record.get(k), str)}
-    record_id = record.get("id")
-    return [Sample(messages, tools, str(record_id) if record_id is not None else None, meta)]
+    return [Sample(messages, tools, record_id(record), meta)]

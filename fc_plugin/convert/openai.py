@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import field, text_content
+from fc_plugin.convert._common import field, record_id, text_content
 from fc_plugin.normalize import normalize_tools, parse_arguments
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -95,5 +95,4 @@ def convert(record: dict) -> list[Sample]:
             messages.append(Message("tool", content, name=name if isinstance(name, str) else None))
         else:
             messages.append(Message(role, content))
-    record_id = record.get("id")
-    return [Sample(messages, tools, str(record_id) if record_id is not None else None)]
+    return [Sample(messages, tools, record_id(record))]

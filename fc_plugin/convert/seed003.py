@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import dumps, field
+from fc_plugin.convert._common import dumps, field, record_id
 from fc_plugin.normalize import normalize_tools, parse_arguments, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -102,5 +102,4 @@ def convert(record: dict) -> list[Sample]:
             messages.append(Message("assistant", response))
         elif response:
             meta["response"] = response
-    record_id = record.get("id")
-    return [Sample(messages, tools, str(record_id) if record_id is not None else None, meta)]
+    return [Sample(messages, tools, record_id(record), meta)]

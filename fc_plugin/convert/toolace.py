@@ -15,7 +15,7 @@ import warnings
 from typing import Any
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import dumps, field, find_literal, split_top_level
+from fc_plugin.convert._common import dumps, field, find_literal, record_id, sharegpt_turns, split_top_level
 from fc_plugin.normalize import normalize_tools, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -128,16 +128,7 @@ def convert(record: dict) -> list[Sample]:
     prose = _LEAD_IN_RE.sub("", system[: found[1]].rstrip()).strip()
     messages = [Message("system", prose)] if prose else []
     last_calls: list[ToolCall] = []
-    for i, turn in enumerate(conv):
-        where = f"conversations[{i}]"
-        if not isinstance(turn, dict):
-            raise ConvertError("wrong_type", f"{where} must be an object, got {type(turn).__name__}")
-        role = _ROLES.get(turn["from"]) if isinstance(turn.get("from"), str) else None
-        if role is None:
-            raise ConvertError(
-                "unknown_role", f"{where} has from={turn.get('from')!r}; expected user/assistant/tool"
-            )
-        value = field(turn, "value", str, where=where)
+    for where, role, value in sharegpt_turns(conv, _ROLES):
         if role == "assistant" and _looks_like_calls(value):
             try:
                 last_calls = parse_python_calls(value)
@@ -148,5 +139,4 @@ def convert(record: dict) -> list[Sample]:
             messages.extend(_tool_results(value, last_calls))
         else:
             messages.append(Message(role, value))
-    record_id = record.get("id")
-    return [Sample(messages, tools, str(record_id) if record_id is not None else None)]
+    return [Sample(messages, tools, record_id(record))]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import field, find_literal
+from fc_plugin.convert._common import field, find_literal, record_id, sharegpt_turns
 from fc_plugin.normalize import normalize_tools, parse_arguments
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -66,17 +66,7 @@ def convert(record: dict) -> list[Sample]:
     tools: list[dict] = []
     messages: list[Message] = []
     last_calls: list[ToolCall] = []
-    for i, turn in enumerate(conv):
-        where = f"conversations[{i}]"
-        if not isinstance(turn, dict):
-            raise ConvertError("wrong_type", f"{where} must be an object, got {type(turn).__name__}")
-        role = _ROLES.get(turn["from"]) if isinstance(turn.get("from"), str) else None
-        if role is None:
-            raise ConvertError(
-                "unknown_role",
-                f"{where} has from={turn.get('from')!r}; expected system/user/assistant/function",
-            )
-        value = field(turn, "value", str, where=where)
+    for where, role, value in sharegpt_turns(conv, _ROLES):
         if role == "system":
             tools = _tools(value)
         elif role == "user":
@@ -107,5 +97,4 @@ def convert(record: dict) -> list[Sample]:
                 messages.append(Message("assistant", "", last_calls, thought))
     if not tools:
         raise ConvertError("empty_tools", "no system turn with the API list")
-    record_id = record.get("id")
-    return [Sample(messages, tools, str(record_id) if record_id is not None else None)]
+    return [Sample(messages, tools, record_id(record))]

@@ -10,7 +10,7 @@ set) is a no-call sample answered with `no_call_reply`, since those records carr
 from __future__ import annotations
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.convert._common import field, no_call_reply
+from fc_plugin.convert._common import field, no_call_reply, record_id
 from fc_plugin.normalize import normalize_tools, parse_arguments, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -42,5 +42,4 @@ def convert(record: dict) -> list[Sample]:
         except ConvertError as exc:
             raise ConvertError(exc.code, f"answers[{i}] ({name}): {exc.message}") from None
     reply = Message("assistant", "", calls) if calls else Message("assistant", no_call_reply(query))
-    record_id = record.get("id")
-    return [Sample([Message("user", query), reply], tools, str(record_id) if record_id is not None else None)]
+    return [Sample([Message("user", query), reply], tools, record_id(record))]
