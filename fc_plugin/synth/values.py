@@ -35,6 +35,11 @@ class Arg:
     surface: str
 
 
+def _verbatim(text: str) -> Arg:
+    """A value the user says exactly as it goes into the call."""
+    return Arg(text, text)
+
+
 @dataclass
 class ValueContext:
     """What value drawing needs besides the schema: the reference date and user-supplied banks."""
@@ -253,92 +258,77 @@ def _string(name: str, schema: dict[str, Any], lang: str, rng: random.Random, ct
         if (not pattern or re.search(pattern, text)) and len(text) >= lo and (hi is None or len(text) <= int(hi)):
             return arg
     if pattern:
-        text = sample_pattern(pattern, rng)
-        return Arg(text, text)
-    text = ("x" * lo) if hi is None else ("x" * min(max(lo, 1), int(hi)))
-    return Arg(text, text)
+        return _verbatim(sample_pattern(pattern, rng))
+    return _verbatim(("x" * lo) if hi is None else ("x" * min(max(lo, 1), int(hi))))
 
 
 def _city(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    city = rng.choice(banks.CITIES[lang])
-    return Arg(city, city)
+    return _verbatim(rng.choice(banks.CITIES[lang]))
 
 
 def _email(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    email = f"{rng.choice(banks.FIRST_NAMES)}@{rng.choice(banks.EMAIL_DOMAINS)}"
-    return Arg(email, email)
+    return _verbatim(f"{rng.choice(banks.FIRST_NAMES)}@{rng.choice(banks.EMAIL_DOMAINS)}")
 
 
 def _date(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
     if rng.random() < ctx.relative_date_rate:
         surface, iso = rng.choice(relative_dates(ctx.today, lang))
         return Arg(iso, surface)
-    iso = absolute_date(ctx.today, rng.randint(0, 60))
-    return Arg(iso, iso)
+    return _verbatim(absolute_date(ctx.today, rng.randint(0, 60)))
 
 
 def _time(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    text = f"{rng.randint(8, 18):02d}:{rng.choice((0, 15, 30, 45)):02d}"
-    return Arg(text, text)
+    return _verbatim(f"{rng.randint(8, 18):02d}:{rng.choice((0, 15, 30, 45)):02d}")
 
 
 def _datetime(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    text = f"{absolute_date(ctx.today, rng.randint(0, 30))}T{_time(name, lang, rng, ctx).value}:00"
-    return Arg(text, text)
+    return _verbatim(f"{absolute_date(ctx.today, rng.randint(0, 30))}T{_time(name, lang, rng, ctx).value}:00")
 
 
 def _stock(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
     symbol, en, zh = rng.choice(banks.STOCKS)
     company = zh if lang == "zh" else en
     if company == symbol or rng.random() < 0.5:
-        return Arg(symbol, symbol)
+        return _verbatim(symbol)
     return Arg(symbol, f"{company}（{symbol}）" if lang == "zh" else f"{company} ({symbol})")
 
 
 def _order_id(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    text = f"ORD{rng.randint(10000, 99999)}"
-    return Arg(text, text)
+    return _verbatim(f"ORD{rng.randint(10000, 99999)}")
 
 
 def _tracking(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    text = f"SF{rng.randint(10**11, 10**12 - 1)}"
-    return Arg(text, text)
+    return _verbatim(f"SF{rng.randint(10**11, 10**12 - 1)}")
 
 
 def _expression(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
     a, b, c = rng.randint(2, 99), rng.randint(2, 99), rng.randint(2, 20)
-    text = rng.choice((f"{a} + {b}", f"{a} * {b}", f"{a} - {b}", f"({a} + {b}) * {c}", f"{a} * {b} / {c}", f"{a * c} / {c}"))
-    return Arg(text, text)
+    return _verbatim(rng.choice((f"{a} + {b}", f"{a} * {b}", f"{a} - {b}", f"({a} + {b}) * {c}", f"{a} * {b} / {c}", f"{a * c} / {c}")))
 
 
 def _pick(bank: dict[str, tuple[str, ...]] | tuple[str, ...]) -> Callable[[str, str, random.Random, ValueContext], Arg]:
     def maker(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-        text = rng.choice(bank[lang] if isinstance(bank, dict) else bank)
-        return Arg(text, text)
+        return _verbatim(rng.choice(bank[lang] if isinstance(bank, dict) else bank))
 
     return maker
 
 
 def _uri(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    text = f"https://{rng.choice(banks.EMAIL_DOMAINS)}/{rng.choice(('docs', 'files', 'api', 'page'))}/{rng.randint(1, 999)}"
-    return Arg(text, text)
+    return _verbatim(f"https://{rng.choice(banks.EMAIL_DOMAINS)}/{rng.choice(('docs', 'files', 'api', 'page'))}/{rng.randint(1, 999)}")
 
 
 def _uuid(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
     h = f"{rng.getrandbits(128):032x}"
-    text = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-    return Arg(text, text)
+    return _verbatim(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}")
 
 
 def _ipv4(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
-    text = f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-    return Arg(text, text)
+    return _verbatim(f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
 
 
 def _text(name: str, lang: str, rng: random.Random, ctx: ValueContext) -> Arg:
     if name.lower().endswith("id") or name.lower().endswith("_id"):
-        text = f"{name[:3].upper()}{rng.randint(1000, 9999)}"
-        return Arg(text, text)
+        return _verbatim(f"{name[:3].upper()}{rng.randint(1000, 9999)}")
     return _pick(banks.TOPICS)(name, lang, rng, ctx)
 
 
