@@ -26,6 +26,11 @@ Answer = Callable[[Result, str], str]
 Maker = Callable[[dict[str, Any], str, random.Random, dt.date], Result]
 
 
+def _first_string(args: dict[str, Any]) -> str:
+    """The first string argument (the symbol, order ID, tracking number... of a one-argument tool), else ""."""
+    return next((v for v in args.values() if isinstance(v, str)), "")
+
+
 def _weather(args: dict[str, Any], lang: str, rng: random.Random, today: dt.date) -> Result:
     unit = str(args.get("unit") or "celsius")
     temp = rng.randint(-5, 35)
@@ -60,7 +65,7 @@ def _email_answer(r: Result, lang: str) -> str:
 
 
 def _stock(args: dict[str, Any], lang: str, rng: random.Random, today: dt.date) -> Result:
-    symbol = next((v for v in args.values() if isinstance(v, str)), "")
+    symbol = _first_string(args)
     return {
         "symbol": symbol,
         "price": round(rng.uniform(5, 900), 2),
@@ -92,7 +97,7 @@ def _booking_answer(r: Result, lang: str) -> str:
 
 
 def _order(args: dict[str, Any], lang: str, rng: random.Random, today: dt.date) -> Result:
-    order_id = next((v for v in args.values() if isinstance(v, str)), "")
+    order_id = _first_string(args)
     return {
         "order_id": order_id,
         "status": rng.choice(banks.ORDER_STATUSES),
@@ -109,7 +114,7 @@ def _order_answer(r: Result, lang: str) -> str:
 
 
 def _logistics(args: dict[str, Any], lang: str, rng: random.Random, today: dt.date) -> Result:
-    ref = next((v for v in args.values() if isinstance(v, str)), "")
+    ref = _first_string(args)
     eta = (today + dt.timedelta(days=rng.randint(1, 6))).isoformat()
     return {
         "reference": ref,
@@ -161,7 +166,7 @@ def evaluate_arithmetic(expression: str) -> float | int:
 
 
 def _calculator(args: dict[str, Any], lang: str, rng: random.Random, today: dt.date) -> Result:
-    expression = next((v for v in args.values() if isinstance(v, str)), "")
+    expression = _first_string(args)
     try:
         return {"expression": expression, "result": evaluate_arithmetic(expression)}
     except ValueError:
