@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fc_plugin.evaluate.inputs import GoldItem, prediction_from_text
-from fc_plugin.evaluate.runtime import ToolResult, ToolRuntime
+from fc_plugin.evaluate.runtime import ToolResult, ToolRuntime, count_matching
 from fc_plugin.sample import Message, ToolCall
 
 
@@ -98,21 +98,10 @@ def step(episode: Episode, pred: Any, runtime: ToolRuntime) -> None:
 
 def verdict(episode: Episode, gold_calls: list[ToolCall], runtime: ToolRuntime) -> dict[str, Any]:
     """Episode verdict: results compared with the gold calls' results (order-free)."""
-    from fc_plugin.evaluate.scorer import values_equal
-
     tools = episode.item.sample.tools
     want = [runtime.execute(c, tools) for c in gold_calls]
     got = [r for r in episode.executed if r.ok]
-    remaining = list(got)
-    matched = 0
-    for w in want:
-        hit = next(
-            (i for i, g in enumerate(remaining) if g.name == w.name and values_equal(g.output, w.output)),
-            None,
-        )
-        if hit is not None:
-            remaining.pop(hit)
-            matched += 1
+    matched = count_matching(want, got)
     gold_ok = all(w.ok for w in want)
     return {
         "episode_match": (matched == len(want) and len(got) == len(want)) if gold_ok else None,

@@ -182,26 +182,32 @@ def argument_problems(arguments: dict[str, Any], parameters: dict[str, Any]) -> 
     return out
 
 
+def count_matching(want: list[ToolResult], got: list[ToolResult]) -> int:
+    """How many `want` results have an equal result (same tool, equal output) in `got`, each used once."""
+    from fc_plugin.evaluate.scorer import values_equal
+
+    remaining = list(got)
+    matched = 0
+    for w in want:
+        hit = next(
+            (i for i, g in enumerate(remaining) if g.name == w.name and values_equal(g.output, w.output)),
+            None,
+        )
+        if hit is not None:
+            remaining.pop(hit)
+            matched += 1
+    return matched
+
+
 def execution_match(
     runtime: ToolRuntime, expected: list[ToolCall], predicted: list[ToolCall], tools: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Run expected and predicted calls; they match when their results are equal as multisets."""
-    from fc_plugin.evaluate.scorer import values_equal
-
     want = [runtime.execute(c, tools) for c in expected]
     got = [runtime.execute(c, tools) for c in predicted]
     if any(not r.ok for r in want):
         return {"execution_match": None, "execution_error": "an expected call failed to execute"}
-    unmatched = [r for r in got if r.ok]
-    matched = 0
-    for w in want:
-        hit = next(
-            (i for i, g in enumerate(unmatched) if g.name == w.name and values_equal(g.output, w.output)),
-            None,
-        )
-        if hit is not None:
-            unmatched.pop(hit)
-            matched += 1
+    matched = count_matching(want, [r for r in got if r.ok])
     ok = matched == len(want) and len(got) == len(want) and all(r.ok for r in got)
     return {"execution_match": ok, "executed": [r.to_dict() for r in got]}
 
