@@ -12,12 +12,11 @@ writer and stats report.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from fc_plugin.synth.generator import CATEGORIES, DEFAULT_MIX, Generator, SynthConfig, allocate, parse_mix
-from fc_plugin.synth.utterances import LANGS, load_templates
+from fc_plugin.synth.utterances import LANGS, load_templates, read_json_file
 
 
 def load_tools(path: str | Path) -> list[dict[str, Any]]:
@@ -29,12 +28,7 @@ def load_tools(path: str | Path) -> list[dict[str, Any]]:
     from fc_plugin.validate import validate_sample
 
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read tools file: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    data = read_json_file(path, "tools file")
     if isinstance(data, dict) and "tools" in data:
         data = data["tools"]
     if not isinstance(data, list) or not data:

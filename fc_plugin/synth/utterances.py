@@ -101,15 +101,20 @@ def words(name: str) -> str:
     return re.sub(r"[_\-.\s]+", " ", name).strip().lower()
 
 
+def read_json_file(path: Path, what: str) -> Any:
+    """The JSON in `path`; ValueError naming the file when it cannot be read or parsed."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read {what}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+
+
 def load_templates(path: str | Path, tools: list[dict[str, Any]]) -> dict[str, Any]:
     """Read and check a user template file; raises ValueError naming the file, tool and template."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read template file: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    data = read_json_file(path, "template file")
     if not isinstance(data, dict) or not set(data) <= {"tools", "values"}:
         raise ValueError(f'{path}: expected an object with "tools" and/or "values", got {_keys(data)}')
     by_name = {t["name"]: t for t in tools}
