@@ -204,7 +204,7 @@ def test_unknown_template_is_a_clear_error():
     with pytest.raises(ValueError, match="tool format, not a template"):
         templates.chat_template("fc_json")
     with pytest.raises(ValueError, match="unknown"):
-        templates.parse_calls("qwen", "hi")
+        templates.parse_calls("no_such_template", "hi")
 
 
 def test_chat_template_is_self_contained_and_tool_aware():
