@@ -144,7 +144,8 @@ def run_demo(out: str | Path, samples: int = N_SYNTH, max_steps: int | None = No
     started = time.perf_counter()
     prepare_data(data, env, n=samples)
     build_model(data, model_init, env)
-    train(model_init, data, model, env, TEMPLATE, *([f"max_steps={max_steps}"] if max_steps else []))
+    short = [f"max_steps={max_steps}", "logging_steps=1"] if max_steps else []  # a loss point per step
+    train(model_init, data, model, env, TEMPLATE, *short)
     report = evaluate(model, data, evaluation, env)
 
     summary = {
