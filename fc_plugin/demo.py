@@ -73,7 +73,7 @@ def prepare_data(data: Path, env: dict[str, str], n: int = N_SYNTH) -> None:
     run_step(
         "synthetic data for the seeds' tools (all five categories, 10% held out)",
         ["fc-plugin", "synth", "--tools", TOOLS, "--templates", str(data / "synth_templates.json"),
-         "--n", str(n), "--lang", "en", "--seed", "0", "--max-tools", "2", "--thought-rate", "0",
+         "--n", str(n), "--lang", "en", "--seed", "0", "--max-tools", "1", "--thought-rate", "0",
          "--split-eval", str(HELD_OUT), "--out", str(data / "fc_demo_synth.json"), "--info", str(info),
          "--no-progress"],
         env,
