@@ -86,7 +86,7 @@ def measure(template: Any, tokenizer: Any, rows: list[dict[str, Any]], label: st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=2000, help="samples (default 2,000)")
+    parser.add_argument("--n", type=int, default=10_000, help="samples (default 10,000, as bench_templates.py)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
