@@ -26,11 +26,16 @@ def atomic_write_lines(path: str | Path, chunks: Iterable[str]) -> None:
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def publish(tmp: str | Path, path: str | Path) -> None:
+    """Rename a finished temp file over `path`, with normal permissions (mkstemp makes 0600)."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
 
 
 def _umask() -> int:

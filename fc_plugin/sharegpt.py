@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.io import merge_dataset_info
+from fc_plugin.io import merge_dataset_info, publish
 from fc_plugin.normalize import parse_arguments, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -273,7 +273,7 @@ class _AtomicFile:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
-        os.replace(self.tmp, self.path)
+        publish(self.tmp, self.path)
 
     def abort(self) -> None:
         if not self.file.closed:
