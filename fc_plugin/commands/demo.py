@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from fc_plugin.demo import N_SYNTH
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="end-to-end demo on CPU: data -> tiny model -> train -> eval report")
     p.add_argument("--out", default="outputs/demo", help="output folder (default: outputs/demo)")
-    p.add_argument("--samples", type=int, default=2400, help="synthetic samples, 10%% held out (default 2400)")
+    p.add_argument("--samples", type=int, default=N_SYNTH, help=f"synthetic samples, 10%% held out (default {N_SYNTH})")
     p.add_argument("--max-steps", type=int, default=None, help="stop training early (smoke runs)")
     p.set_defaults(func=run)
 
