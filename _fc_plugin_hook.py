@@ -17,10 +17,14 @@ TARGET = "llamafactory.data.template"
 
 
 class _Finder:
-    """Meta-path finder that fires once, when TARGET is imported."""
+    """Meta-path finder that fires once, when module `target` is imported, and then runs `callback`."""
+
+    def __init__(self, target=TARGET, callback=None):  # noqa: ANN001
+        self.target = target
+        self.callback = callback or _register_safely
 
     def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001 - importlib protocol
-        if fullname != TARGET:
+        if fullname != self.target:
             return None
         sys.meta_path.remove(self)  # fire once; also lets the real finders run below
         import importlib.util
@@ -32,7 +36,7 @@ class _Finder:
 
         def exec_module(module):  # noqa: ANN001
             real_exec(module)
-            _register_safely()
+            self.callback()
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
@@ -57,5 +61,13 @@ def install() -> None:
     if TARGET in sys.modules:
         _register_safely()
         return
-    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+    if not any(isinstance(f, _Finder) and f.target == TARGET for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
+
+
+def after_import(target, callback) -> None:  # noqa: ANN001
+    """Run `callback()` right after module `target` is first imported (now, if it already is)."""
+    if target in sys.modules:
+        callback()
+    else:
+        sys.meta_path.insert(0, _Finder(target, callback))

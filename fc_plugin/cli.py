@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 COMMANDS = [
@@ -35,8 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _llamafactory_logs_to_stderr() -> None:
+    """LLaMA-Factory logs to stdout; in this CLI stdout carries results (`--json` reports), so
+    its log lines go to stderr instead, from the moment its logging module is imported."""
+
+    def redirect() -> None:
+        from llamafactory.extras import logging as lf_logging
+
+        lf_logging._configure_library_root_logger()
+        if isinstance(lf_logging._default_handler, logging.StreamHandler):
+            lf_logging._default_handler.setStream(sys.stderr)
+
+    try:
+        import _fc_plugin_hook
+    except ImportError:  # plugin files not installed at the site-packages root: keep LF's default
+        return
+    _fc_plugin_hook.after_import("llamafactory.extras.logging", redirect)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _llamafactory_logs_to_stderr()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -142,3 +142,18 @@ def sysconfig_purelib() -> str:
     import sysconfig
 
     return sysconfig.get_paths()["purelib"]
+
+
+def test_cli_sends_llamafactory_logs_to_stderr(lf_env: dict[str, str]) -> None:
+    """`fc-plugin ... --json` must print only JSON on stdout, even when LLaMA-Factory logs a warning."""
+    code = (
+        "from fc_plugin.cli import _llamafactory_logs_to_stderr\n"
+        "_llamafactory_logs_to_stderr()\n"
+        "from llamafactory.extras.misc import check_version\n"
+        "check_version('transformers>=0')\n"  # DISABLE_VERSION_CHECK=1 makes LF log a warning
+        "print('RESULT')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env={**lf_env, "DISABLE_VERSION_CHECK": "1"},
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert proc.stdout == "RESULT\n"
+    assert "Version checking has been disabled" in proc.stderr
