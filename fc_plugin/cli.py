@@ -36,6 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time (it may be swapped, e.g. by pytest's capture)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _llamafactory_logs_to_stderr() -> None:
     """LLaMA-Factory logs to stdout; in this CLI stdout carries results (`--json` reports), so
     its log lines go to stderr instead, from the moment its logging module is imported."""
@@ -45,7 +55,7 @@ def _llamafactory_logs_to_stderr() -> None:
 
         lf_logging._configure_library_root_logger()
         if isinstance(lf_logging._default_handler, logging.StreamHandler):
-            lf_logging._default_handler.setStream(sys.stderr)
+            lf_logging._default_handler.setStream(_CurrentStderr())
 
     try:
         import _fc_plugin_hook
