@@ -50,12 +50,15 @@ def _llamafactory_logs_to_stderr() -> None:
     """LLaMA-Factory logs to stdout; in this CLI stdout carries results (`--json` reports), so
     its log lines go to stderr instead, from the moment its logging module is imported."""
 
-    def redirect() -> None:
-        from llamafactory.extras import logging as lf_logging
+    def redirect() -> None:  # runs inside LF's import: must never raise
+        try:
+            from llamafactory.extras import logging as lf_logging
 
-        lf_logging._configure_library_root_logger()
-        if isinstance(lf_logging._default_handler, logging.StreamHandler):
-            lf_logging._default_handler.setStream(_CurrentStderr())
+            lf_logging._configure_library_root_logger()
+            if isinstance(lf_logging._default_handler, logging.StreamHandler):
+                lf_logging._default_handler.setStream(_CurrentStderr())
+        except Exception:  # noqa: BLE001 - LF internals changed: keep its default (stdout)
+            pass
 
     try:
         import _fc_plugin_hook
