@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -31,9 +30,9 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
 from tqdm import tqdm
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CITIES = ["Beijing", "Shanghai", "Shenzhen", "Paris", "Berlin", "Tokyo", "Lima", "Oslo", "Cairo", "Quito"]
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city",
@@ -161,10 +160,8 @@ def main() -> None:
         "parallel_bound_ratio": round(bound / res["ceiling"]["records_per_s"], 3),
         "target_ratio": 0.5,
         "peak_rss_growth_10x_records": round(growth, 2),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}",
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "convert.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("convert.json", result)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,14 @@ bench/results/eval.json. On a GPU pass --model (and --template) of a real model.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,12 +79,9 @@ def main() -> None:
         "max_new_tokens": args.max_new_tokens,
         "torch_threads": args.threads,
         "device": str(engine_model.device),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {sys.version.split()[0]}",
         "results": summary,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "eval.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS / 'eval.json'}")
+    save("eval.json", out)
     scratch.cleanup()
 
 

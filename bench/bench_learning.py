@@ -14,16 +14,14 @@ bench/results/learning.json. Slow: each template is one full demo training run.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
+
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
 
 from fc_plugin.demo import build_model, demo_env, evaluate, prepare_data, train
 from fc_plugin.templates import names
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = ["fc_json_qwen", "fc_tags_qwen", "fc_react_qwen", "qwen"]
 
 
@@ -65,14 +63,12 @@ def main() -> None:
             f"{r['template']:<16} {r['exact_call_accuracy']:>10.3f} {r['call_decision_accuracy']:>9.3f} "
             f"{ratio_text:>8} {r['train_seconds']:>8.0f}"
         )
-    RESULTS.mkdir(exist_ok=True)
     result = {
         "epochs": args.epochs,
         "synthetic_samples": args.n,
         "rows": rows,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
-    (RESULTS / "learning.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("learning.json", result)
 
 
 if __name__ == "__main__":

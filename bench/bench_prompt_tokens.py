@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,7 +29,8 @@ from typing import Any
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_templates import RESULTS, synthetic_rows  # noqa: E402
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
+from bench_templates import synthetic_rows
 
 #: side -> (LLaMA-Factory template, tool_format override)
 SIDES: dict[str, tuple[str, str | None]] = {
@@ -124,12 +122,8 @@ def main() -> None:
     ours = [result["sides"][s]["prompt_tokens_vs_qwen"] for s in ("fc_react", "fc_tags", "fc_json")]
     print(f"fc formats: prompt tokens {min(ours):.2f}x-{max(ours):.2f}x of qwen's "
           f"(median {statistics.median(ours):.2f}x)")
-    result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    RESULTS.mkdir(exist_ok=True)
-    from fc_plugin.io import atomic_write_text
 
-    atomic_write_text(RESULTS / "prompt_tokens.json", json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'prompt_tokens.json'}")
+    save("prompt_tokens.json", result)
 
 
 if __name__ == "__main__":

@@ -8,18 +8,14 @@ Target: the hook adds under 5 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
 from tqdm import tqdm
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _once(env: dict[str, str]) -> float:
@@ -45,15 +41,13 @@ def main() -> None:
         "added_ms": round(statistics.median(on) - statistics.median(off), 2),
         "ratio_on_over_off": round(statistics.median(on) / statistics.median(off), 3),
         "target_added_ms": 5.0,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
     print(f"{'hook on':>12} {'hook off':>12} {'added':>10} {'ratio':>8}")
     print(
         f"{result['hook_on_ms_median']:>10.2f}ms {result['hook_off_ms_median']:>10.2f}ms "
         f"{result['added_ms']:>8.2f}ms {result['ratio_on_over_off']:>8.3f}"
     )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "startup.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("startup.json", result)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -24,15 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 TOOLS = ROOT / "data" / "tools" / "seed_tools.json"
 TEMPLATES = ROOT / "data" / "tools" / "seed_templates.json"
 
 
-def _timed(fn):  # noqa: ANN001, ANN202
+def _timed(fn):
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - wall, time.process_time() - cpu
@@ -100,11 +99,9 @@ def main() -> None:
         "dataset_mb": round(size_mb, 1),
         "categories": report["categories"],
         "target_seconds": 60,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "synth.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("synth.json", result)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ time is reported too). Prints samples/s side by side and each side's speed relat
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,10 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import save  # bench/ is on sys.path when a benchmark runs as a script
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 TOOLS = ROOT / "data" / "tools" / "seed_tools.json"
 TEMPLATES = ROOT / "data" / "tools" / "seed_templates.json"
 STOCK = "qwen"
@@ -155,12 +152,8 @@ def main() -> None:
     for label in datasets:
         worst = min(result[label][n]["speed_vs_qwen"] for n in names)
         print(f"{label}: slowest fc template at {worst:.2f}x qwen (target >= {TARGET})")
-    result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    RESULTS.mkdir(exist_ok=True)
-    from fc_plugin.io import atomic_write_text
 
-    atomic_write_text(RESULTS / "templates.json", json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'templates.json'}")
+    save("templates.json", result)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ CITIES = ["Beijing", "Shanghai", "Paris", "Tokyo", "London", "Berlin", "Sydney",
 FILLER = "please check the weather for me today and tell me what you find thanks".split()
 
 
-def encode_row(row: dict, tok, template: str) -> Encoded:  # noqa: ANN001 - a HF tokenizer
+def encode_row(row: dict, tok, template: str) -> Encoded:
     """Render a ShareGPT row with `template`; label assistant text, number the <tool_call> spans."""
     from fc_plugin.sharegpt import from_sharegpt
     from fc_plugin.templates import render
@@ -59,7 +59,7 @@ def encode_row(row: dict, tok, template: str) -> Encoded:  # noqa: ANN001 - a HF
     return ids, labelled, calls
 
 
-def toy_sample(tok, filler: int, rng: random.Random) -> Encoded:  # noqa: ANN001
+def toy_sample(tok, filler: int, rng: random.Random) -> Encoded:
     city = rng.choice(CITIES)
     words = " ".join(rng.choice(FILLER) for _ in range(filler))
     prompt = tok(
@@ -87,7 +87,7 @@ def collate(items: list[Encoded], all_labels: bool) -> tuple[torch.Tensor, ...]:
 
 
 @torch.no_grad()
-def call_accuracy(model, held: list[Encoded]) -> tuple[float, float]:  # noqa: ANN001
+def call_accuracy(model, held: list[Encoded]) -> tuple[float, float]:
     """Teacher-forced (token accuracy in call spans, share of calls with every token right)."""
     model.eval()
     tokens_ok = tokens = calls_ok = calls = 0
