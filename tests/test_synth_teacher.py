@@ -279,6 +279,44 @@ def test_concurrency_is_limited(tmp_path: Path) -> None:
         assert server.max_in_flight == 3  # used, and never exceeded
 
 
+def test_conversations_of_another_category_are_rejected(tmp_path: Path) -> None:
+    """Asked for slot filling, the teacher calls at once: valid, but it would skew the requested mix."""
+    replies = {"slot_filling/en/0": ("content", json.dumps([conversation("slot_filling", 1), conversation("single", 2),
+                                                            conversation("no_call", 3)]))}  # fmt: skip
+    with FakeTeacher(lambda key, attempt: replies.get(key, ("ok", None))) as server:
+        run = synth(tmp_path, server.url, "--n", "6", "--mix", "single=0.5,slot_filling=0.5", "--lang", "en",
+                    "--batch-size", "3")  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    out = rows(tmp_path)
+    assert Counter(json.loads(r["meta"])["requested"] for r in out) == Counter({"single": 3, "slot_filling": 1})
+    bad = rejects(tmp_path)
+    assert [(r["code"], r["request"], r["item"]) for r in bad] == [("category_mismatch", "slot_filling/en/0", 1),
+                                                                  ("category_mismatch", "slot_filling/en/0", 2)]  # fmt: skip
+    assert "asked for a slot_filling conversation, the teacher wrote a single one" in bad[0]["message"]
+    assert bad[1]["raw"]["messages"] and "category_mismatch 2" in run.stdout
+
+
+def test_backoff_doubles_and_honours_retry_after() -> None:
+    """The client's real HTTP retries: the delays it sleeps grow exponentially, at least Retry-After."""
+    from fc_plugin.synth import load_tools
+    from fc_plugin.synth.dates import REFERENCE_DATE
+    from fc_plugin.synth.teacher import TeacherClient, plan_requests
+
+    plan = [("status", 429, {"Retry-After": "3"}), ("status", 500), ("garbage", "{oops"), ("status", 503), ("ok", None)]
+    slept: list[float] = []
+    with FakeTeacher(lambda key, attempt: plan[min(attempt, len(plan) - 1)]) as server:
+        config = TeacherConfig(server.url, "fake-teacher", retries=4, backoff=0.5, timeout=5, batch_size=2)
+        requests = plan_requests(load_tools(TOOLS_FILE), {"single": 2}, ("en",), config, {}, REFERENCE_DATE)
+        client = TeacherClient(config, sleep=slept.append)
+        ((request, content, error),) = list(client.run(requests))
+        assert error is None and len(parse_items(content)) == 2
+        assert server.attempts["single/en/0"] == 5 and client.requests_sent == 5
+    # Retry-After 3 s beats the first back-off (0.5 s); then 1, 2, 4 s; up to 10% jitter on top
+    for got, want in zip(slept, [3.0, 1.0, 2.0, 4.0], strict=True):
+        assert want <= got <= want * 1.1, slept
+    assert TeacherClient(TeacherConfig("u", "m", backoff=30))._delay(5, None) <= 60 * 1.1  # capped
+
+
 # --- the API key ----------------------------------------------------------------------------------------
 
 def test_api_key_is_sent_but_never_printed_or_written(tmp_path: Path) -> None:

@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
                 stats.reject(item["code"])
                 continue
             sample, row, size, problems = check(item, length, normalize=client is not None)
+            if client is not None and not problems:
+                problems = category_problems(sample)
             ref = {"index": index, "id": sample.id, **{k: sample.meta[k] for k in ("request", "item") if k in sample.meta}}
             if problems:
                 writer.add_reject({**ref, "code": problems[0].code, "message": problems[0].message,
@@ -169,6 +171,18 @@ def check(sample: Any, length: Any, *, normalize: bool) -> tuple[Any, dict[str, 
         size, problems = length.measure(row)
         return sample, (None if problems else row), size, problems
     return sample, row, len(core_json(row)), []
+
+
+def category_problems(sample: Any) -> list[Any]:
+    """A teacher conversation whose category is not the one its request asked for (so the requested
+    proportions hold): [Problem("category_mismatch", ...)], else []."""
+    from fc_plugin.categories import categorize
+    from fc_plugin.validate import Problem
+
+    requested, got = sample.meta.get("requested"), categorize(sample)
+    if requested is None or got == requested:
+        return []
+    return [Problem("category_mismatch", f"asked for a {requested} conversation, the teacher wrote a {got} one")]
 
 
 def _teacher_items(args: argparse.Namespace, tools: list[dict[str, Any]], templates: dict[str, Any] | None,
