@@ -412,6 +412,31 @@ def test_cli_writes_dataset_rejects_stats_and_info_entry(tmp_path: Path) -> None
     assert again.returncode == 0 and (tmp_path / "data/s.json").read_bytes() == first  # deterministic
 
 
+def test_shipped_example_is_what_make_synth_writes(tmp_path: Path) -> None:
+    """data/fc_synth_seed_tools{,_eval}.json and their dataset_info.json entries are the Makefile's
+    `make synth` output, byte for byte: every default-mix category within 2%, en and zh, zero rejects."""
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    command = re.search(r"^synth:.*\n\t\$\(BIN\)/fc-plugin synth (.*?)\n\n", make, re.S | re.M).group(1)
+    args = command.replace("\\\n", " ").split()
+    assert "--mix" not in args and args[args.index("--out") + 1] == "data/fc_synth_seed_tools.json"
+    (tmp_path / "data" / "tools").mkdir(parents=True)  # the Makefile's relative paths, in a scratch folder
+    for f in (TOOLS_FILE, TEMPLATES_FILE):
+        (tmp_path / "data" / "tools" / f.name).write_bytes(f.read_bytes())
+    run = _synth(tmp_path, *args, "--info", "info.json", "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["rejected"] == 0 and report["samples"] == 1000
+    for category, share in parse_mix(None).items():
+        assert abs(report["categories"][category] / report["samples"] - share) <= 0.02, category
+    for name in ("fc_synth_seed_tools.json", "fc_synth_seed_tools_eval.json"):
+        assert (tmp_path / "data" / name).read_bytes() == (ROOT / "data" / name).read_bytes(), f"run `make synth`: {name}"
+    shipped = json.loads((ROOT / "dataset_info.json").read_text(encoding="utf-8"))
+    for name, entry in json.loads((tmp_path / "info.json").read_text(encoding="utf-8")).items():
+        assert shipped[name] == entry
+    langs = Counter(json.loads(r["meta"])["lang"] for r in json.loads((ROOT / "data" / "fc_synth_seed_tools.json").read_text()))
+    assert set(langs) == {"en", "zh"}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
