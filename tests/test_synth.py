@@ -437,6 +437,40 @@ def test_shipped_example_is_what_make_synth_writes(tmp_path: Path) -> None:
     assert set(langs) == {"en", "zh"}
 
 
+def _stderr_on_a_terminal(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run `fc-plugin synth` with its stderr on a pseudo-terminal (tqdm draws its bar on terminals only)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # 120 columns (0 draws nothing)
+    proc = subprocess.Popen([*FC_PLUGIN, "synth", *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_cli_shows_a_progress_bar(tmp_path: Path) -> None:
+    args = ["--tools", str(TOOLS_FILE), "--n", "3000", "--out", "p.json", "--info", "i.json"]
+    rc, err = _stderr_on_a_terminal(tmp_path, *args)
+    assert rc == 0, err
+    assert re.search(r"synth p: 100%\|.*\| 3000/3000 \[.*sample/s\]", err), err[-500:]
+    rc, err = _stderr_on_a_terminal(tmp_path, *args, "--no-progress")
+    assert rc == 0 and "synth p:" not in err and "3000/3000" not in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
