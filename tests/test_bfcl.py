@@ -200,3 +200,50 @@ def test_score_command_reads_bfcl_files(tmp_path: Path, capsys: pytest.CaptureFi
     assert reasons == {"value_error:others": 1, "ast_decoder:decoder_failed": 1}  # wrong value, missing prediction
     assert report["confusion"]["call"] == {"call": 2, "no_call": 1}
     assert any("simple_java" in p["reason"] for p in report["input_problems"])
+
+
+def test_parallel_multiple_matches_different_functions_in_any_order() -> None:
+    c = case("parallel_multiple", [{"sum": {"a": [1]}}, {"geometry.area": {k: v for k, v in ANSWER["geometry.area"].items()}}], [AREA, SUM])
+    area, total = ToolCall("geometry.area", BASE), ToolCall("sum", {"a": 1})
+    assert bfcl.check(c, Prediction("x", [area, total])).valid and bfcl.check(c, Prediction("x", [total, area])).valid
+    wrong = bfcl.check(c, Prediction("x", [area, ToolCall("sum", {"a": 2})]))
+    assert wrong.error_type == "parallel_function_checker_no_order:cannot_find_match"
+    assert bfcl.check(c, Prediction("x", [area])).error_type == "parallel_function_checker_no_order:wrong_count"
+
+
+def test_malformed_bfcl_files_are_reported_not_crashed_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fn = {"name": "f", "parameters": {"type": "dict", "properties": {"xs": {"type": "array"}}, "required": ["xs"]}}
+    good = {"name": "g", "parameters": {"type": "dict", "properties": {"n": {"type": "integer"}}, "required": ["n"]}}
+    questions, answers, pred = tmp_path / "q.json", tmp_path / "a.json", tmp_path / "p.jsonl"
+    rows = [
+        {"id": "simple_python_0", "question": [], "function": [fn]},  # array without items.type
+        {"id": "simple_python_1", "question": [], "function": [good]},  # its answer is malformed
+        {"id": "simple_python_2", "question": [], "function": ["not a doc"]},
+        {"id": "simple_python_3", "question": [], "function": [good]},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    truths = [{"f": {"xs": [[1]]}}, "g", {"g": {"n": [1]}}, {"g": {"n": [3]}}]
+    answers.write_text(
+        "\n".join(json.dumps({"id": f"simple_python_{i}", "ground_truth": [t]}) for i, t in enumerate(truths)) + "\n",
+        encoding="utf-8",
+    )
+    pred.write_text(
+        "\n".join(json.dumps({"id": f"simple_python_{i}", "calls": [{"name": "g", "arguments": {"n": 3}}]}) for i in range(4)),
+        encoding="utf-8",
+    )
+    cases, problems = bfcl.load_cases([questions], [answers])
+    assert [c.id for c in cases] == ["simple_python_3"]
+    found = {(p.file, p.record): p.reason for p in problems}
+    assert found == {
+        (str(answers), "line 2"): "simple_python_1: possible answer 0: expected {function: {parameter: [allowed values]}}",
+        (str(questions), "line 1"): "simple_python_0: f.xs: an array parameter needs 'items': {'type': ...}",
+        (str(questions), "line 3"): "simple_python_2: function 0: expected an object with a 'name'",
+    }
+    out = tmp_path / "r"
+    argv = ["score", "--bfcl-questions", str(questions), "--bfcl-answers", str(answers), "--pred", str(pred), "--out", str(out)]
+    assert main(argv) == 0 and "exact_call_accuracy 1.000 (1/1)" in capsys.readouterr().out
+    # nothing usable: one error line that names the first rejected record and why
+    questions.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no BFCL cases to judge (2 rejected, first: {answers}: record line 2: simple_python_1: possible answer 0" in err

@@ -94,6 +94,7 @@ def load_cases(
 ) -> tuple[list[BfclCase], list[InputProblem]]:
     """Read question and possible-answer files; AST categories without an answer are problems."""
     answers: dict[str, Any] = {}
+    rejected: set[str] = set()  # ids whose possible answer was rejected (already reported)
     problems: list[InputProblem] = []
     for path in answer_paths:
         for label, row in read_records(path):
@@ -103,6 +104,9 @@ def load_cases(
                 not isinstance(row, dict) or "id" not in row or not isinstance(row.get("ground_truth"), list)
             ):
                 problems.append(InputProblem(str(path), label, "expected {'id', 'ground_truth': [...]}"))
+            elif reason := _answer_problem(row["ground_truth"]):
+                problems.append(InputProblem(str(path), label, f"{row['id']}: {reason}"))
+                rejected.add(str(row["id"]))
             else:
                 answers[str(row["id"])] = row["ground_truth"]
     cases: list[BfclCase] = []
@@ -124,13 +128,48 @@ def load_cases(
                 )
                 continue
             truth = answers.get(case_id)
+            if case_id in rejected:
+                continue
             if truth is None and "relevance" not in category:
                 problems.append(
                     InputProblem(str(path), label, f"{case_id}: no possible answer in the answer files")
                 )
                 continue
+            reason = _functions_problem(row["function"])
+            if reason:
+                problems.append(InputProblem(str(path), label, f"{case_id}: {reason}"))
+                continue
             cases.append(BfclCase(case_id, category, row["function"], row.get("question") or [], truth))
     return cases, problems
+
+
+def _functions_problem(functions: list[Any]) -> str | None:
+    """Why a case's function docs cannot be judged (None when they can)."""
+    for k, doc in enumerate(functions):
+        if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
+            return f"function {k}: expected an object with a 'name'"
+        params = doc.get("parameters", {})
+        props = params.get("properties", {}) if isinstance(params, dict) else None
+        if not isinstance(props, dict) or not isinstance(params.get("required", []), list):
+            return f"function {doc['name']!r}: 'parameters' needs 'properties' (object) and 'required' (list)"
+        for name, prop in props.items():
+            if not isinstance(prop, dict):
+                return f"{doc['name']}.{name}: the parameter's schema is not an object"
+            items = prop.get("items")
+            if prop.get("type") in ("array", "tuple") and not (
+                isinstance(items, dict) and isinstance(items.get("type"), str)
+            ):
+                return f"{doc['name']}.{name}: an {prop['type']} parameter needs 'items': {{'type': ...}}"
+    return None
+
+
+def _answer_problem(truth: list[Any]) -> str | None:
+    """Why a possible answer cannot be judged (None when it can)."""
+    for k, answer in enumerate(truth):
+        params = next(iter(answer.values()), None) if isinstance(answer, dict) and len(answer) == 1 else None
+        if not isinstance(params, dict) or not all(isinstance(v, list) for v in params.values()):
+            return f"possible answer {k}: expected {{function: {{parameter: [allowed values]}}}}"
+    return None
 
 
 def check(case: BfclCase, pred: Prediction | None) -> CheckResult:
@@ -235,7 +274,12 @@ def _check_value(name: str, value: Any, prop: dict[str, Any], allowed: list[Any]
     if declared not in BFCL_TYPES:
         raise UnsupportedCategory(f"parameter {name!r}: BFCL type {declared!r} is not a Python BFCL type")
     want = BFCL_TYPES[declared]
-    inner = BFCL_TYPES[prop["items"]["type"]] if declared in ("array", "tuple") else None
+    inner = None
+    if declared in ("array", "tuple"):
+        item_type = prop["items"]["type"]
+        if item_type not in BFCL_TYPES:
+            raise UnsupportedCategory(f"parameter {name!r}: BFCL item type {item_type!r} is not a Python BFCL type")
+        inner = BFCL_TYPES[item_type]
     if declared == "float" and type(value) is int:
         value = float(value)
     type_ok, as_variable = _type_matches(value, allowed, want, inner)

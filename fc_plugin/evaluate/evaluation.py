@@ -103,7 +103,9 @@ def evaluate_model(
         gold = gold[:max_samples]
         cases = [c for c in cases if c.id in {g.id for g in gold}]
     if not gold:
-        raise ValueError(f"{source}: no usable samples ({len(problems)} rejected)")
+        from fc_plugin.evaluate.scoring import rejected
+
+        raise ValueError(f"{source}: no usable samples ({rejected(problems)})")
     runtime = None
     if tools_module:
         from fc_plugin.evaluate.runtime import load_runtime

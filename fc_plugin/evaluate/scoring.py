@@ -10,6 +10,11 @@ from fc_plugin.evaluate.inputs import InputProblem, Prediction, load_gold, load_
 from fc_plugin.evaluate.report import build_report
 
 
+def rejected(problems: list[InputProblem]) -> str:
+    """`N rejected, first: FILE: record R: REASON` for an error message when nothing is usable."""
+    return f"{len(problems)} rejected" + (f", first: {problems[0]}" if problems else "")
+
+
 def _unmatched(preds: dict[str, Prediction], ids: set[str], pred_path: str | Path) -> list[InputProblem]:
     return [
         InputProblem(str(pred_path), f"id {i}", "no gold sample with this id") for i in preds if i not in ids
@@ -23,7 +28,7 @@ def score_dataset(
     module (see `runtime.load_runtime`) calls are also executed and their results compared."""
     gold, problems = load_gold(gold_path)
     if not gold:
-        raise ValueError(f"{gold_path}: no usable samples ({len(problems)} rejected)")
+        raise ValueError(f"{gold_path}: no usable samples ({rejected(problems)})")
     preds, pred_problems = load_predictions(pred_path, template)
     problems += pred_problems + _unmatched(preds, {g.id for g in gold}, pred_path)
     runtime = None
@@ -48,7 +53,7 @@ def score_bfcl(
     cases, problems = bfcl.load_cases(question_paths, answer_paths)
     if not cases:
         raise ValueError(
-            f"{', '.join(map(str, question_paths))}: no BFCL cases to judge ({len(problems)} rejected)"
+            f"{', '.join(map(str, question_paths))}: no BFCL cases to judge ({rejected(problems)})"
         )
     preds, pred_problems = load_predictions(pred_path, template)
     problems += pred_problems + _unmatched(preds, {c.id for c in cases}, pred_path)
