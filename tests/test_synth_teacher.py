@@ -210,6 +210,37 @@ def test_interrupted_run_resumes_only_the_missing_requests(tmp_path: Path) -> No
         assert len(server.calls) == sent + 2  # only the two failed requests were asked again
 
 
+def test_ctrl_c_mid_run_leaves_no_dataset_and_the_rerun_pays_only_for_the_rest(tmp_path: Path) -> None:
+    """A real interruption (SIGINT while requests are in flight): answered requests stay cached,
+    no partial dataset or temp file is left, and the next run asks only for what is missing."""
+    import signal
+
+    base = {k: v for k, v in os.environ.items() if k not in ("FC_TEACHER_API_KEY", "OPENAI_API_KEY")}
+    with FakeTeacher(delay=0.3) as server:
+        cmd = [FC_PLUGIN, "synth", "--tools", str(TOOLS_FILE), "--out", "data/t.json", "--info", "info.json",
+               "--teacher", server.url, "--model", "fake-teacher", "--cache-dir", "cache", "--n", "24",
+               "--mix", "single=1", "--lang", "en", "--batch-size", "2", "--concurrency", "2"]  # fmt: skip
+        (tmp_path / "data").mkdir()
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(server.calls) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+        cached = len(list((tmp_path / "cache").glob("*.json")))
+        assert 4 <= cached < 12 and len(server.calls) < 12
+        assert not (tmp_path / "data" / "t.json").exists() and list((tmp_path / "data").iterdir()) == []
+        assert not (tmp_path / "info.json").exists()
+
+        sent = len(server.calls)
+        again = synth(tmp_path, server.url, "--n", "24", "--mix", "single=1", "--lang", "en", "--batch-size", "2")
+        assert again.returncode == 0, again.stderr
+        assert len(server.calls) - sent == 12 - cached  # only the unanswered requests are paid for
+        assert f"{12 - cached} request(s) sent, {cached} answered from the cache" in again.stdout
+    assert len(rows(tmp_path)) == 24 and rejects(tmp_path) == []
+
+
 # --- failures -----------------------------------------------------------------------------------------
 
 def test_retries_through_429_500_timeout_and_garbage(tmp_path: Path) -> None:
