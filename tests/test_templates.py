@@ -7,6 +7,8 @@ the real tiny tokenizer, and is compared with `tokenizer.apply_chat_template` on
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -163,10 +165,24 @@ def lf_encode(tiny_model: Path, name: str, row: dict[str, Any], **data: Any) -> 
     attr.system, attr.tools = "system", "tools"
     example = get_dataset_converter("sharegpt", attr, data_args)(row)
     assert example["_prompt"], "LLaMA-Factory dropped the example"
-    template = get_template_and_fix_tokenizer(tokenizer, data_args)
-    processor = SupervisedDatasetProcessor(template=template, tokenizer=tokenizer, processor=None, data_args=data_args)
-    out = processor.preprocess_dataset({k: [v] for k, v in example.items()})
+    with _restored_template(name):  # LLaMA-Factory writes tool_format / default_system into the shared template
+        template = get_template_and_fix_tokenizer(tokenizer, data_args)
+        processor = SupervisedDatasetProcessor(template=template, tokenizer=tokenizer, processor=None, data_args=data_args)
+        out = processor.preprocess_dataset({k: [v] for k, v in example.items()})
     return out["input_ids"][0], out["labels"][0], tokenizer
+
+
+@contextmanager
+def _restored_template(name: str) -> Iterator[None]:
+    """Undo what `get_template_and_fix_tokenizer` changes on the registered template object."""
+    from llamafactory.data.template import TEMPLATES
+
+    template = TEMPLATES[name]
+    saved = (template.format_function, template.format_tools, template.default_system)
+    try:
+        yield
+    finally:
+        template.format_function, template.format_tools, template.default_system = saved
 
 
 def hf_render(tiny_model: Path, name: str, messages: list[dict], tools: list[dict] | None) -> tuple[str, list[int]]:
@@ -216,16 +232,63 @@ def test_chat_template_is_self_contained_and_tool_aware():
         assert text.endswith({"qwen": "<|im_start|>assistant\n", "llama3": "<|end_header_id|>\n\n", "phi4": "<|assistant|>"}[name.split("_")[2]])
 
 
+def _labelled_runs(input_ids: list[int], labels: list[int]) -> list[list[int]]:
+    """The maximal runs of labelled tokens (each label must equal its token)."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for token, label in zip(input_ids, labels, strict=True):
+        if label != IGNORE:
+            assert label == token
+            current.append(token)
+        elif current:
+            runs.append(current)
+            current = []
+    return [*runs, current] if current else runs
+
+
+def assert_only_assistant_turns_labelled(name: str, turns: list[tuple], input_ids: list[int], labels: list[int],
+                                         tokenizer: Any) -> None:
+    """Token level: the labelled tokens are exactly each call / answer turn followed directly by the
+    labelled end-of-turn EOS; everything else (system, tools, user turns, results, headers) is masked."""
+    eos = tokenizer.eos_token_id
+    assert tokenizer.convert_ids_to_tokens(eos) == templates.STOP_WORDS[name.split("_")[2]][0]
+    fmt = get_format(name)
+    expected = []
+    for kind, *rest in turns:
+        if kind == "calls":
+            expected.append(fmt.format_calls([{"name": n, "arguments": a} for n, a in rest[1]], rest[0]))
+        elif kind == "answer":
+            expected.append(fmt.format_answer(rest[1], rest[0]))
+    runs = _labelled_runs(input_ids, labels)
+    assert len(runs) == len(expected)
+    for run, body in zip(runs, expected, strict=True):
+        body_ids = tokenizer.encode(body, add_special_tokens=False)
+        assert run[: len(body_ids)] == body_ids, (tokenizer.decode(run), body)
+        # the end-of-turn token comes directly after the call / answer, and carries a label
+        assert run[len(body_ids)] == eos
+        assert tokenizer.decode(run[len(body_ids) + 1 :]).strip() == ""  # at most the family's "\n"
+
+
 @pytest.mark.parametrize("name", templates.names())
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_parity_with_apply_chat_template(tiny_model, name, case):
+    """Text and token ids LLaMA-Factory trains on == apply_chat_template with the shipped Jinja; labels
+    only on the assistant turns, each ending in the labelled EOS."""
+    from llamafactory.data.template import TEMPLATES
+
     turns, system = CASES[case]
     row, messages = _row_and_messages(turns, system)
     input_ids, labels, tokenizer = lf_encode(tiny_model, name, row)
     text, ids = hf_render(tiny_model, name, messages, TOOLS)
+    assert "".join(TEMPLATES[name].render_segments(_lf_messages(row), system, row["tools"])) == text  # text, not decoded ids
     assert tokenizer.decode(input_ids, skip_special_tokens=False) == text
     assert input_ids == ids
-    assert len(labels) == len(input_ids)
+    assert_only_assistant_turns_labelled(name, turns, input_ids, labels, tokenizer)
+
+
+def _lf_messages(row: dict[str, Any]) -> list[dict[str, str]]:
+    role = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
+    return [{"role": role[t["from"]], "content": t["value"]} for t in row["conversations"]]
 
 
 @pytest.mark.parametrize("name", ["fc_react_qwen", "fc_tags_llama3", "fc_json_phi4"])
@@ -246,34 +309,8 @@ def test_loss_mask_and_eos_after_every_call_and_answer(tiny_model, name):
     turns, system = CASES["multi_round"]
     row, messages = _row_and_messages(turns, system)
     input_ids, labels, tokenizer = lf_encode(tiny_model, name, row)
-    eos = tokenizer.eos_token_id
-    assert tokenizer.convert_ids_to_tokens(eos) == templates.STOP_WORDS[name.split("_")[2]][0]
-
-    # labelled = exactly the assistant turns (text + end-of-turn), in order
-    fmt = get_format(name)
-    expected = []
-    for kind, *rest in turns:
-        if kind == "calls":
-            expected.append(fmt.format_calls([{"name": n, "arguments": a} for n, a in rest[1]], rest[0]))
-        elif kind == "answer":
-            expected.append(fmt.format_answer(rest[1], rest[0]))
-    runs, current = [], []
-    for token, label in zip(input_ids, labels, strict=True):
-        if label != IGNORE:
-            assert label == token
-            current.append(token)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    assert len(runs) == len(expected) == 4
-    for run, body in zip(runs, expected, strict=True):
-        decoded = tokenizer.decode(run, skip_special_tokens=False)
-        assert decoded.startswith(body)
-        # the end-of-turn token comes directly after the call / answer, and carries a label
-        assert run[len(tokenizer.encode(body, add_special_tokens=False))] == eos
-        assert decoded[len(body):].strip() == tokenizer.eos_token
+    assert_only_assistant_turns_labelled(name, turns, input_ids, labels, tokenizer)
+    assert len(_labelled_runs(input_ids, labels)) == 4
 
     # nothing of the system prompt, tool schemas, user turns or tool results is labelled
     labelled_text = tokenizer.decode([t for t, lab in zip(input_ids, labels, strict=True) if lab != IGNORE])
@@ -283,31 +320,31 @@ def test_loss_mask_and_eos_after_every_call_and_answer(tiny_model, name):
         assert masked in tokenizer.decode(input_ids)
 
 
-def test_stock_template_with_fc_tool_format(tiny_model):
-    row, _ = _row_and_messages(CASES["single"][0])
-    input_ids, labels, tokenizer = lf_encode(tiny_model, "qwen", row, tool_format="fc_tags")
-    text = tokenizer.decode(input_ids)
-    assert "You can use the following tools:" in text
-    assert '<function_call>{"name": "get_weather", "arguments": {"city": "Beijing"}}</function_call>' in text
-    from llamafactory.data.template import TEMPLATES
+@pytest.mark.parametrize("stock", ["qwen", "llama3"])
+@pytest.mark.parametrize("tool_format", templates.TOOL_FORMATS)
+def test_stock_template_with_fc_tool_format(tiny_model, stock, tool_format):
+    """`template: qwen` + `tool_format: fc_X`: our tool prompt and call text, the call labelled and
+    followed by the labelled EOS, and the stock template's extractor reading calls with our parser."""
+    from llamafactory.data.formatter import ToolFormatter
 
-    calls = TEMPLATES["qwen"].extract_tool('<function_call>{"name": "get_weather", "arguments": {"city": "X"}}</function_call>')
-    assert [(c.name, json.loads(c.arguments)) for c in calls] == [("get_weather", {"city": "X"})]
+    fmt = get_format(tool_format)
+    turns = CASES["parallel"][0][:2]
+    row, _ = _row_and_messages(turns)
+    input_ids, labels, tokenizer = lf_encode(tiny_model, stock, row, tool_format=tool_format)
+    text = tokenizer.decode(input_ids)
+    assert fmt.format_tools(TOOLS) in text
+    body = fmt.format_calls([{"name": n, "arguments": a} for n, a in turns[1][2]])
+    [run] = _labelled_runs(input_ids, labels)
+    assert tokenizer.decode(run) == body + tokenizer.eos_token
+    assert run[-1] == tokenizer.eos_token_id
+    calls = ToolFormatter(tool_format=tool_format).extract(body + tokenizer.eos_token)
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [(n, a) for n, a in turns[1][2]]
 
 
 def test_tool_format_override_on_fc_template_is_refused(tiny_model):
     row, _ = _row_and_messages(CASES["single"][0])
-    from llamafactory.data.template import TEMPLATES
-
-    try:
-        with pytest.raises(ValueError, match="fc_json_qwen has its own tool format fc_json"):
-            lf_encode(tiny_model, "fc_json_qwen", row, tool_format="qwen")
-    finally:  # LLaMA-Factory mutates the shared template object; undo for the other tests
-        from llamafactory.data.formatter import FunctionFormatter, ToolFormatter
-
-        t = TEMPLATES["fc_json_qwen"]
-        t.format_function = FunctionFormatter(slots=["{{content}}<|im_end|>\n"], tool_format="fc_json")
-        t.format_tools = ToolFormatter(tool_format="fc_json")
+    with pytest.raises(ValueError, match="fc_json_qwen has its own tool format fc_json"):
+        lf_encode(tiny_model, "fc_json_qwen", row, tool_format="qwen")
 
 
 def test_default_system_reaches_training_and_exported_template(tiny_model):
@@ -315,9 +352,6 @@ def test_default_system_reaches_training_and_exported_template(tiny_model):
     input_ids, _, tokenizer = lf_encode(tiny_model, "fc_json_llama3", row, default_system="Answer like a 'pirate'.")
     assert "Answer like a 'pirate'." in tokenizer.decode(input_ids)
     assert tokenizer.apply_chat_template(messages, tools=TOOLS, tokenize=False) == tokenizer.decode(input_ids)
-    from llamafactory.data.template import TEMPLATES
-
-    TEMPLATES["fc_json_llama3"].default_system = ""
 
 
 # --- clear errors -------------------------------------------------------------------------------------
@@ -386,8 +420,7 @@ def test_windowed_split_equals_exact_prefix_split(name):
     source = templates.chat_template(name)
     for turns, system in CASES.values():
         row, _ = _row_and_messages(turns, system)
-        role = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
-        lf_messages = [{"role": role[t["from"]], "content": t["value"]} for t in row["conversations"]]
+        lf_messages = _lf_messages(row)
         chat, ends = to_chat_messages(lf_messages, system, [t["name"] for t in TOOLS], "test")
         fast = split_rendering(source, chat, TOOLS, ends, "test")
         assert fast == prefix_segments(source, chat, TOOLS, ends, "test")
@@ -436,8 +469,7 @@ def test_property_parity_of_token_ids(tiny_tokenizer, name):
         for user, replies in rounds:
             turns += [("user", user), *replies]
         row, messages = _row_and_messages(turns, system)
-        role = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
-        lf_messages = [{"role": role[t["from"]], "content": t["value"]} for t in row["conversations"]]
+        lf_messages = _lf_messages(row)
         encoded = template._encode(tokenizer, lf_messages, row["system"], row["tools"])
         ids = tokenizer.apply_chat_template(messages, tools=TOOLS, tokenize=True)
         ids = ids["input_ids"] if not isinstance(ids, list) else ids
