@@ -368,13 +368,31 @@ def test_invalid_tool_schema_names_template_sample_and_tool(tiny_model):
     bad = {"name": "broken", "parameters": {"type": "object", "properties": {"x": {"type": "strng"}}}}
     row, _ = _row_and_messages([("user", "hi there"), ("answer", None, "hello")], tools=[bad])
     with pytest.raises(ValueError, match=r"template fc_tags_qwen: sample starting 'hi there': tool 'broken': "
-                                         r"parameters is not a valid JSON Schema"):
+                                         r"parameters are not valid JSON Schema: 'strng' is not valid"):
         lf_encode(tiny_model, "fc_tags_qwen", row)
     not_object = {"name": "f", "parameters": {"type": "string"}}
-    with pytest.raises(ValueError, match="must have type 'object'"):
+    with pytest.raises(ValueError, match="template fc_json_qwen: sample s-7: tool 'f': parameters must be a "
+                                         "JSON Schema of type object, got 'string'"):
         templates.render("fc_json_qwen", [{"role": "user", "content": "x"}], [not_object], sample_id="s-7")
+    with pytest.raises(ValueError, match="tool 'g': parameters must be a JSON Schema object, got list"):
+        templates.render("fc_json_qwen", [{"role": "user", "content": "x"}], [{"name": "g", "parameters": []}])
     with pytest.raises(ValueError, match="template fc_json_qwen: sample s-7: tool #0 has no function name"):
         templates.render("fc_json_qwen", [{"role": "user", "content": "x"}], [{"description": "d"}], sample_id="s-7")
+
+
+def test_templates_and_validate_reject_the_same_schemas_for_the_same_reason():
+    """One place for schema validation: a template's error carries fc_plugin.validate's reason."""
+    from fc_plugin.sample import Message, Sample, ToolCall
+    from fc_plugin.validate import validate_sample
+
+    for parameters in ({"type": "object", "properties": {"x": {"type": "strng"}}}, {"type": "array"},
+                       {"type": "object", "required": "x"}):
+        tool = {"name": "f", "parameters": parameters}
+        sample = Sample([Message("user", "x"), Message("assistant", "", [ToolCall("f", {})])], [tool], id="s")
+        [problem] = [p for p in validate_sample(sample) if p.code == "invalid_tool_schema"]
+        with pytest.raises(ValueError) as error:
+            templates.render("fc_tags_llama3", sample.chat_messages(), [tool], sample_id="s")
+        assert str(error.value) == f"template fc_tags_llama3: sample s: tool 'f': {problem.message.split(': ', 1)[1]}"
 
 
 def test_invalid_function_call_json_is_a_clear_error(tiny_model):

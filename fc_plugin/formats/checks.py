@@ -6,7 +6,6 @@ Errors are ValueErrors naming the template, the sample and the reason.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 
@@ -18,7 +17,12 @@ def function_of(tool: Any) -> Any:
 
 
 def check_tools(tools: list[Any], where: str) -> list[str]:
-    """Validate tool definitions (names, JSON Schema parameters); return the function names."""
+    """Validate tool definitions (names, JSON Schema parameters); return the function names.
+
+    The schema rules are fc_plugin.validate's (one place for validation): a valid JSON Schema of type object.
+    """
+    from fc_plugin.validate import _compiled_schema
+
     if not isinstance(tools, list):
         raise ValueError(f"{where}: tools must be a list of function definitions, got {type(tools).__name__}")
     names = []
@@ -27,29 +31,18 @@ def check_tools(tools: list[Any], where: str) -> list[str]:
         name = function.get("name") if isinstance(function, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"{where}: tool #{index} has no function name: {json.dumps(tool, ensure_ascii=False)[:120]}")
-        problem = _schema_problem(json.dumps(function.get("parameters", {"type": "object"}), sort_keys=True))
+        parameters = function.get("parameters", {"type": "object"})
+        if not isinstance(parameters, dict):
+            raise ValueError(f"{where}: tool {name!r}: parameters must be a JSON Schema object, "
+                             f"got {type(parameters).__name__}")
+        try:
+            problem, _ = _compiled_schema(json.dumps(parameters, sort_keys=True, ensure_ascii=False))
+        except (TypeError, ValueError) as exc:
+            problem = f"parameters are not JSON: {exc}"
         if problem:
-            raise ValueError(f"{where}: tool {name!r}: parameters is not a valid JSON Schema: {problem}")
+            raise ValueError(f"{where}: tool {name!r}: {problem}")
         names.append(name)
     return names
-
-
-@lru_cache(maxsize=4096)
-def _schema_problem(parameters_json: str) -> str | None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-    from jsonschema.validators import validator_for
-
-    parameters = json.loads(parameters_json)
-    if not isinstance(parameters, dict):
-        return f"expected an object schema, got {type(parameters).__name__}"
-    try:
-        validator_for(parameters, default=Draft202012Validator).check_schema(parameters)
-    except SchemaError as exc:
-        return f"{exc.message} (at {'/'.join(str(p) for p in exc.absolute_path) or 'top level'})"
-    if parameters.get("type", "object") != "object":
-        return f"the parameters schema must have type 'object', got {parameters.get('type')!r}"
-    return None
 
 
 def check_calls(calls: list[dict[str, Any]], tool_names: list[str], where: str) -> None:
