@@ -211,3 +211,17 @@ def test_llamafactory_extract_tool_uses_our_parser(name):
     assert [(c.name, json.loads(c.arguments)) for c in calls] == [("get_weather", {"city": "Beijing", "days": 2})]
     answer = template.extract_tool(get_format(name).format_answer("Hi!", "greet"))
     assert answer == "<thought>greet</thought>\nHi!"
+
+
+@pytest.mark.parametrize("name", ["fc_react_qwen", "fc_react_llama3", "fc_react_phi4"])
+def test_llamafactory_extract_tool_drops_a_made_up_observation(name):
+    """LLaMA-Factory's HF engine ignores stop strings (`api`/`chat`): a ReAct model that runs on into an
+    invented Observation still yields only the calls it wrote, never the invented result or answer."""
+    import llamafactory.data.template as lf_template
+
+    text = ('Thought: need weather\nAction: get_weather\nAction Input: {"city": "Beijing", "days": 2}\n'
+            'Observation: {"temperature": 99}\nThought: and Paris\nAction: get_weather\n'
+            'Action Input: {"city": "Paris"}\nObservation: {"temperature": 5}\nFinal Answer: 99 and 5 degrees.')
+    calls = lf_template.TEMPLATES[name].extract_tool(text)
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [("get_weather", {"city": "Beijing", "days": 2})]
+    assert "\nObservation:" in templates.stop_strings(name)
