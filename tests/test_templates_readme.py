@@ -31,10 +31,15 @@ EXAMPLES = {"react": "fc_react_qwen", "tags": "fc_tags_phi4", "json": "fc_json_l
 
 
 def examples_markdown() -> str:
+    """One rendered example per template: one per format shown, the other templates folded away."""
     parts = [BEGIN]
     for fmt, name in EXAMPLES.items():
         text = templates.render(name, MESSAGES, TOOLS)
         parts.append(f"`{name}` ({fmt} format):\n\n```text\n{text}\n```")
+    for name in templates.names():
+        if name not in EXAMPLES.values():
+            text = templates.render(name, MESSAGES, TOOLS)
+            parts.append(f"<details><summary><code>{name}</code></summary>\n\n```text\n{text}\n```\n\n</details>")
     parts.append(END)
     return "\n\n".join(parts)
 
@@ -51,7 +56,10 @@ def test_readme_examples_are_generated_from_the_templates():
     assert match[0] == expected, "README template examples are stale: run FC_UPDATE_README=1 pytest " + __file__
 
 
-def test_readme_lists_every_template():
+def test_readme_lists_every_template_with_a_rendered_example():
     section = README.read_text(encoding="utf-8").split("## Templates", 1)[1].split("\n## ", 1)[0]
     for name in templates.names():
         assert f"`{name}`" in section
+        assert templates.render(name, MESSAGES, TOOLS) in section, f"no rendered example of {name}"
+    for tool_format in templates.TOOL_FORMATS:
+        assert f"`{tool_format}`" in section or tool_format in section
