@@ -105,6 +105,35 @@ def call_accuracy(model, held: list[Encoded]) -> tuple[float, float]:
     return tokens_ok / max(1, tokens), calls_ok / max(1, calls)
 
 
+@torch.no_grad()
+def mimetic(model, ov: float, qk: float) -> None:
+    """Mimetic init: W_O W_V ~ ov * I (attending to a token passes its embedding on), W_Q W_K^T ~ qk * I."""
+    cfg = model.config
+    d = cfg.hidden_size
+    hd = d // cfg.num_attention_heads
+    group = cfg.num_attention_heads // cfg.num_key_value_heads
+    for layer in model.model.layers:
+        att = layer.self_attn
+        if ov:
+            q, _ = torch.linalg.qr(torch.randn(d, d))
+            v = q[:, : cfg.num_key_value_heads * hd].T.contiguous()  # (kv*hd, d) orthonormal rows
+            att.v_proj.weight.copy_(v)
+            o = torch.zeros(d, cfg.num_attention_heads * hd)
+            for h in range(cfg.num_attention_heads):
+                kv = h // group
+                o[:, h * hd : (h + 1) * hd] = v[kv * hd : (kv + 1) * hd].T * (ov / group)
+            att.o_proj.weight.copy_(o)
+        if qk:
+            q, _ = torch.linalg.qr(torch.randn(d, d))
+            k = q[:, : cfg.num_key_value_heads * hd].T.contiguous()
+            att.k_proj.weight.copy_(k * qk ** 0.5)
+            qw = torch.zeros(cfg.num_attention_heads * hd, d)
+            for h in range(cfg.num_attention_heads):
+                kv = h // group
+                qw[h * hd : (h + 1) * hd] = k[kv * hd : (kv + 1) * hd] * qk ** 0.5
+            att.q_proj.weight.copy_(qw)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -126,6 +155,10 @@ def main() -> None:
     parser.add_argument("--all-labels", action="store_true", help="loss on every token (train_on_prompt)")
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--window", type=int, default=0, help="sliding-window attention of this many tokens (0: full)")
+    parser.add_argument("--mimetic-ov", type=float, default=0.0, help="mimetic init W_O W_V ~ this * I (0: off)")
+    parser.add_argument("--mimetic-qk", type=float, default=0.0, help="mimetic init W_Q W_K^T ~ this * I (0: off)")
+    parser.add_argument("--window-from", type=int, default=0, help="--window: first layer that slides")
     parser.add_argument(
         "--out", default="bench/results/diag_copying.json", help="appends one JSON line per run"
     )
@@ -155,8 +188,10 @@ def main() -> None:
         vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=args.heads, num_key_value_heads=args.kv_heads, intermediate_size=args.intermediate,
         tie_word_embeddings=True, initializer_range=args.init, pad_token_id=tok.pad_token_id,
+        use_sliding_window=bool(args.window), sliding_window=args.window or None, max_window_layers=args.window_from,
     )  # fmt: skip
     model = Qwen2ForCausalLM(config)
+    mimetic(model, args.mimetic_ov, args.mimetic_qk)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     warmup = max(1, args.steps // 20)  # the demo recipe: 5% warm-up, then cosine
 
