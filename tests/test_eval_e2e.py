@@ -222,13 +222,40 @@ def test_grammar_makes_forced_calls_schema_valid(generator: Any, gold_file: Path
     assert without_grammar < with_grammar
 
 
-def test_eval_cli_with_grammar(tiny_model: Path, lf_env: dict[str, str], gold_file: Path, tmp_path: Path) -> None:
+def test_eval_cli_with_grammar_reports_validity_with_and_without(
+    tiny_model: Path, lf_env: dict[str, str], gold_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
     cmd = ["fc-plugin", "eval", "--model", str(tiny_model), "--template", "fc_tags_qwen", "--data", str(gold_file)]
-    cmd += ["--batch-size", "5", "--max-new-tokens", "8", "--grammar", "xgrammar", "--out", str(tmp_path)]
+    cmd += ["--batch-size", "5", "--max-new-tokens", "8", "--grammar", "both", "--out", str(out)]
     proc = subprocess.run(cmd, env={**lf_env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    gen = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["generation"]
-    assert gen["grammar"] == "xgrammar" and gen["grammar_compile_failures"] == 0 and gen["samples"] == 5
+    assert "grammar none: call validity" in proc.stdout and "grammar xgrammar: call validity" in proc.stdout
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    gen = report["generation"]
+    assert gen["grammar"] == "both" and gen["grammar_compile_failures"] == 0 and gen["samples"] == 5
+    ablation = gen["grammar_ablation"]
+    assert set(ablation) == {"none", "xgrammar"}
+    # the constrained run is the one scored in the report ...
+    assert ablation["xgrammar"]["call_json_validity"] == gen["call_json_validity"]
+    assert ablation["xgrammar"]["exact_call_accuracy"] == report["exact_call_accuracy"]
+    # ... and the unconstrained run's saved outputs re-score to its numbers
+    free = out / "predictions_no_grammar.jsonl"
+    rows = [json.loads(line) for line in free.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 5 and all(r["template"] == "fc_tags_qwen" for r in rows)
+    attempts = sum(bool(prediction_from_text(r["id"], r["text"], "fc_tags_qwen").attempted_call) for r in rows)
+    assert ablation["none"]["call_attempts"] == attempts
+    proc = subprocess.run(
+        ["fc-plugin", "score", "--gold", str(gold_file), "--pred", str(free), "--out", str(tmp_path / "free.json")],
+        env=lf_env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rescored = json.loads((tmp_path / "free.json").read_text(encoding="utf-8"))
+    assert rescored["exact_call_accuracy"] == ablation["none"]["exact_call_accuracy"]
+    assert rescored["call_decision_accuracy"] == ablation["none"]["call_decision_accuracy"]
+    assert "## Grammar-constrained decoding: with vs without" in (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_episodes_execute_calls_and_feed_results_back(generator: Any, gold_file: Path, tools_module: Path) -> None:

@@ -34,9 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument(
         "--grammar",
-        choices=["none", "xgrammar"],
+        choices=["none", "xgrammar", "both"],
         default="none",
-        help="constrain generated calls to the tool schemas (huggingface backend)",
+        help="constrain generated calls to the tool schemas (huggingface backend); "
+        "both = generate without and with it and report call validity of each",
     )
     p.add_argument(
         "--tools-module", help="Python module or .py file with the tools: also score calls by executing them"
@@ -83,5 +84,12 @@ def run(args: argparse.Namespace) -> int:
         f"latency p50 {gen['latency_p50_s']:.3f} s, p99 {gen['latency_p99_s']:.3f} s; "
         f"call validity {'-' if validity is None else f'{validity:.3f}'} (grammar {gen['grammar']})"
     )
+    for side, run in (gen.get("grammar_ablation") or {}).items():
+        v = run["call_json_validity"]
+        print(
+            f"grammar {side}: call validity {'-' if v is None else f'{v:.3f}'} "
+            f"({run['call_attempts']} call attempts), exact_call_accuracy {run['exact_call_accuracy']:.3f}, "
+            f"{run['samples_per_s']:.2f} samples/s"
+        )
     print("wrote: " + ", ".join(str(p) for p in paths))
     return 0

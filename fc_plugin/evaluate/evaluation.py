@@ -86,6 +86,9 @@ def evaluate_model(
     With `tools_module`, calls are also executed (`execution_match`) and, when `max_steps` > 0,
     each sample with gold calls is replayed as a multi-turn episode (see `episodes`). With
     `bfcl_questions` (+ `bfcl_answers`) instead of `data`, BFCL cases are generated and judged by BFCL's rules.
+    `grammar="both"` generates twice, without and with xgrammar (predictions_no_grammar.jsonl, then
+    predictions.jsonl, which is scored), and reports call validity, accuracy and speed of each run
+    side by side (`generation.grammar_ablation`).
     """
     from fc_plugin.evaluate.generate import ChatEngineGenerator, timing_summary
     from fc_plugin.evaluate.report import write_report
@@ -112,33 +115,35 @@ def evaluate_model(
 
         runtime = load_runtime(tools_module)
 
+    if grammar not in (None, "none", "xgrammar", "both"):
+        raise ValueError(f"unknown --grammar {grammar!r} (choose none, xgrammar or both)")
     generator = ChatEngineGenerator(model, template, adapter, backend, max_new_tokens)
     call_grammar = None
-    if grammar == "xgrammar":
+    if grammar in ("xgrammar", "both"):
         from fc_plugin.evaluate.grammar import CallGrammar
 
         engine_model = getattr(generator.engine, "model", None)
         vocab = getattr(getattr(engine_model, "config", None), "vocab_size", None)
         call_grammar = CallGrammar(generator.engine.tokenizer, vocab)
-    elif grammar not in (None, "none"):
-        raise ValueError(f"unknown --grammar {grammar!r} (choose none or xgrammar)")
-
-    began = time.perf_counter()
-    generations = list(generator.generate(gold, batch_size, call_grammar, progress))
-    wall = time.perf_counter() - began
 
     out_dir = Path(out_dir)
-    preds = {g.id: prediction_from_text(g.id, g.text, template) for g in generations}
+    outputs: list[Path] = []
+    ablation: dict[str, Any] = {}
+    if grammar == "both":  # the same prompts unconstrained first: validity with and without the grammar
+        free = _generate(generator, gold, batch_size, None, progress, template, out_dir / "predictions_no_grammar.jsonl")
+        ablation["none"] = _run_summary(free, cases, gold)
+        outputs.append(out_dir / "predictions_no_grammar.jsonl")
+
     pred_path = out_dir / "predictions.jsonl"
-    atomic_write_lines(
-        pred_path,
-        (json.dumps({**g.to_dict(), "template": template}, ensure_ascii=False) + "\n" for g in generations),
-    )
+    run = _generate(generator, gold, batch_size, call_grammar, progress, template, pred_path)
+    generations, preds, wall = run
     if cases:
         verdicts = bfcl.score_cases(cases, preds)
     else:
         verdicts = scorer.score(gold, preds, runtime)
     timing = timing_summary(generations, wall)
+    if ablation:
+        ablation["xgrammar"] = _run_summary(run, cases, gold)
     if runtime is not None and max_steps > 0 and not cases:
         from fc_plugin.evaluate.episodes import run_episodes
 
@@ -156,6 +161,8 @@ def evaluate_model(
     )
     if call_grammar is not None:
         timing["grammar_compile_failures"] = call_grammar.failures
+    if ablation:
+        timing["grammar_ablation"] = ablation
     inputs = {
         "model": model,
         "adapter": adapter,
@@ -169,4 +176,45 @@ def evaluate_model(
     mode = "eval-bfcl" if cases else "eval"
     report = build_report(mode, summary, verdicts, inputs, problems, timing)
     paths = write_report(report, out_dir)
-    return report, [pred_path, *paths]
+    return report, [*outputs, pred_path, *paths]
+
+
+def _generate(
+    generator: Any,
+    gold: list[GoldItem],
+    batch_size: int,
+    grammar: Any,
+    progress: bool,
+    template: str,
+    pred_path: Path,
+) -> tuple[list[Any], dict[str, Prediction], float]:
+    """Generate for every item, save the raw outputs (JSONL, atomically) and parse them:
+    (generations, predictions by id, wall seconds)."""
+    began = time.perf_counter()
+    generations = list(generator.generate(gold, batch_size, grammar, progress))
+    wall = time.perf_counter() - began
+    atomic_write_lines(
+        pred_path,
+        (json.dumps({**g.to_dict(), "template": template}, ensure_ascii=False) + "\n" for g in generations),
+    )
+    return generations, {g.id: prediction_from_text(g.id, g.text, template) for g in generations}, wall
+
+
+def _run_summary(
+    run: tuple[list[Any], dict[str, Prediction], float], cases: list[Any], gold: list[GoldItem]
+) -> dict[str, Any]:
+    """Validity, accuracy and speed of one generation run (one side of the grammar comparison)."""
+    from fc_plugin.evaluate.generate import timing_summary
+
+    generations, preds, wall = run
+    verdicts = bfcl.score_cases(cases, preds) if cases else scorer.score(gold, preds)
+    summary = bfcl.summarize(verdicts) if cases else scorer.summarize(verdicts)
+    timing = timing_summary(generations, wall)
+    return {
+        "call_json_validity": call_validity(gold, preds),
+        "call_attempts": sum(p.attempted_call for p in preds.values()),
+        "exact_call_accuracy": summary["exact_call_accuracy"],
+        "call_decision_accuracy": summary["call_decision_accuracy"],
+        "samples_per_s": timing["samples_per_s"],
+        "latency_p50_s": timing["latency_p50_s"],
+    }

@@ -167,6 +167,16 @@ def to_markdown(report: dict[str, Any]) -> str:
             ),
             "",
         ]
+        ablation = gen.get("grammar_ablation") or {}
+        if ablation:
+            keys = ["call_json_validity", "call_attempts", "exact_call_accuracy", "call_decision_accuracy"]
+            keys += ["samples_per_s", "latency_p50_s"]
+            lines += [
+                "## Grammar-constrained decoding: with vs without",
+                "",
+                _table(["grammar", *keys], [[side, *(_fmt(run.get(k)) for k in keys)] for side, run in ablation.items()]),
+                "",
+            ]
     if report.get("input_problems"):
         lines += [f"## Rejected input records ({len(report['input_problems'])})", ""]
         lines += [f"- {p['file']}: {p['record']}: {p['reason']}" for p in report["input_problems"][:50]]
