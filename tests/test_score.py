@@ -271,3 +271,14 @@ def test_score_command_errors_are_one_line(tmp_path: Path, capsys: pytest.Captur
     assert err.count("\n") == 1 and "no usable samples" in err
     assert main(["compare", str(bad), str(bad)]) == 2
     assert "not an fc-plugin report" in capsys.readouterr().err
+
+
+def test_eval_rejects_grammar_without_the_huggingface_backend_before_loading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gold_path = tmp_path / "gold.json"
+    _write_gold(gold_path)
+    argv = ["eval", "--model", str(tmp_path / "no_model"), "--template", "fc_json_qwen", "--data", str(gold_path)]
+    assert main(argv + ["--backend", "vllm", "--grammar", "both", "--out", str(tmp_path / "o")]) == 2
+    assert "--grammar both needs --backend huggingface (got vllm)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -117,6 +117,8 @@ def evaluate_model(
 
     if grammar not in (None, "none", "xgrammar", "both"):
         raise ValueError(f"unknown --grammar {grammar!r} (choose none, xgrammar or both)")
+    if grammar in ("xgrammar", "both") and backend != "huggingface":
+        raise ValueError(f"--grammar {grammar} needs --backend huggingface (got {backend})")
     generator = ChatEngineGenerator(model, template, adapter, backend, max_new_tokens)
     call_grammar = None
     if grammar in ("xgrammar", "both"):
