@@ -138,6 +138,11 @@ def test_slot_filling_question_versus_invented_argument() -> None:
     assert asked["asked_for_missing"] and asked["exact_match"]
     invented = scorer.score_sample(gold(text="Which city?", category="slot_filling"), pred(W(city="Mars")))
     assert invented["asked_for_missing"] is False and invented["reasons"] == ["invented_argument"]
+    # a text answer that asks nothing (here: an invented weather report) is not a slot-filling question
+    told = scorer.score_sample(gold(text="Which city?", category="slot_filling"), pred(content="It is sunny."))
+    assert told["asked_for_missing"] is False and told["reasons"] == ["did_not_ask"]
+    zh = scorer.score_sample(gold(text="哪个城市？", category="slot_filling"), pred(content="请问是哪个城市？"))
+    assert zh["asked_for_missing"] is True and zh["reasons"] == []
 
 
 def test_missing_prediction() -> None:

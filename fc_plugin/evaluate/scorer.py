@@ -206,11 +206,16 @@ def score_sample(gold: GoldItem, pred: Prediction | None) -> dict[str, Any]:
     verdict["argument_f1"] = _f1(verdict["argument_precision"], verdict["argument_recall"])
     if gold.category == SLOT_FILLING and not expect_call:
         # the right move is a question for the missing argument, not a call with an invented value
-        verdict["asked_for_missing"] = not attempted and bool(pred.content.strip())
+        verdict["asked_for_missing"] = not attempted and is_question(pred.content)
     verdict["reasons"] = _reasons(verdict)
     if pred.text is not None:
         verdict["text"] = pred.text
     return verdict
+
+
+def is_question(text: str) -> bool:
+    """Whether a text answer asks something (a `?` or full-width `？`), as a slot-filling question must."""
+    return "?" in text or "\uff1f" in text
 
 
 def _reasons(v: dict[str, Any]) -> list[str]:
@@ -224,6 +229,8 @@ def _reasons(v: dict[str, Any]) -> list[str]:
         reasons.append("missed_call")
     if not v["expected_call"] and v["predicted_call"]:
         reasons.append("invented_argument" if "asked_for_missing" in v else "unwanted_call")
+    if v.get("asked_for_missing") is False and not v["predicted_call"]:
+        reasons.append("did_not_ask")  # no call, but no question either
     if v["hallucinated_functions"]:
         reasons.append("hallucinated_function")
     if v["hallucinated_arguments"]:
