@@ -1,4 +1,4 @@
-"""Small file helpers shared by every command: atomic writes and dataset_info.json merging."""
+"""Small helpers shared by every command: atomic writes, dataset_info.json merging, strict JSON parsing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,32 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+try:  # 3-5x faster than the json module; installed with LLaMA-Factory (through gradio)
+    import orjson
+except ImportError:  # pragma: no cover - the json module does the same, slower
+    orjson = None  # type: ignore[assignment]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text: str) -> Any:
+    """`json.loads`, strict: NaN/Infinity are rejected (ValueError: a row holding them is not JSON).
+
+    (Not orjson: it turns integers beyond 64 bits into floats, and spotting them costs more than it saves.)"""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def json_key(value: Any) -> str:
+    """Compact JSON text of `value`, fast: a cache key (raises TypeError/ValueError if not JSON-able)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value).decode("utf-8")
+        except TypeError:  # big ints, non-str keys, lone surrogates: the json module's text instead
+            pass
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -87,8 +87,8 @@ def _base_class() -> type:
     from llamafactory.extras import logging
 
     from fc_plugin.normalize import normalize_sample
-    from fc_plugin.sharegpt import to_sharegpt
-    from fc_plugin.validate import validate_sample
+    from fc_plugin.sharegpt import core_json, to_sharegpt
+    from fc_plugin.validate import utf8_or_problem, validate_sample
 
     logger = logging.get_logger(__name__)
 
@@ -130,9 +130,12 @@ def _base_class() -> type:
                 )
             sample = normalize_sample(samples[0])
             problems = validate_sample(sample)
+            row = None if problems else to_sharegpt(sample)
+            if row is not None:
+                problems = utf8_or_problem(core_json(row))[1]
             if problems:
                 return self._drop(record, problems[0].code, "; ".join(p.message for p in problems))
-            return aligned_row(to_sharegpt(sample))
+            return aligned_row(row)
 
     FcDatasetConverter.__module__ = __name__
     globals()["FcDatasetConverter"] = FcDatasetConverter

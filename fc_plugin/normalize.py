@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from fc_plugin.convert import ConvertError
+from fc_plugin.io import json_key, loads
 from fc_plugin.sample import Message, Sample, ToolCall
 
 # Type names from every dialect we meet -> JSON Schema type (None = any type, no constraint).
@@ -274,18 +275,18 @@ def normalize_tools(tools: Any) -> list[dict[str, Any]]:
     if tools is None or tools == "":
         return []
     if isinstance(tools, str):
-        return json.loads(_normalize_tools_text(tools, True))
+        return loads(_normalize_tools_text(tools, True))
     try:
-        key = json.dumps(tools, ensure_ascii=False)
+        key = json_key(tools)
     except (TypeError, ValueError):  # not JSON-able (e.g. a literal's set): no caching
         return _normalize_tools_value(tools)
-    return json.loads(_normalize_tools_text(key, False))
+    return loads(_normalize_tools_text(key, False))
 
 
 @functools.lru_cache(maxsize=4096)
 def _normalize_tools_text(text: str, lenient: bool) -> str:
     """Normalised tools as JSON text; `lenient` parses Python literals and double encoding too."""
-    return json.dumps(_normalize_tools_value(parse_json_value(text) if lenient else json.loads(text)), ensure_ascii=False)
+    return json_key(_normalize_tools_value(parse_json_value(text) if lenient else loads(text)))
 
 
 def _normalize_tools_value(tools: Any) -> list[dict[str, Any]]:
@@ -325,7 +326,7 @@ def parse_json_value(value: Any, *, max_depth: int = 3) -> Any:
             raise ConvertError("invalid_json", "empty string where JSON was expected")
         from_json = True
         try:
-            parsed = json.loads(text)
+            parsed = loads(text)
         except (ValueError, RecursionError):
             from_json = False
             try:

@@ -26,6 +26,7 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 CODES: dict[str, str] = {
     "not_an_object": "the record is not a JSON object",
     "invalid_utf8": "the record's bytes are not valid UTF-8",
+    "invalid_unicode": "a \\udXXX escape with no pair: text that cannot be written as UTF-8",
     "truncated_record": "the record (or file) ends in the middle of the JSON",
     "invalid_json": "JSON that does not parse, or call arguments that are not a JSON object",
     "record_too_large": "the record is bigger than the size limit",
@@ -51,6 +52,12 @@ CODES: dict[str, str] = {
     "template_error": "the chat template cannot render the sample",
     "duplicate": "the same sample (conversations, system, tools) appeared earlier",
     "convert_error": "the source-format converter failed on the record",
+    # format-specific reasons, raised by one converter each
+    "unparsable_call": "a call written as text (<functioncall>, <tool_call>, [f(x=1)], ...) that does not parse",
+    "invalid_sharegpt": "a ShareGPT row that cannot be read back",
+    "missing_answer": "BFCL: a question with no possible answer (pass its possible_answer file)",
+    "unsupported": "BFCL: a multi-turn entry (not supported)",
+    "gave_up": "ToolBench: a trajectory that ends in give_up_and_restart",
 }
 
 
@@ -71,6 +78,16 @@ class Problem:
 def _clip(value: Any, limit: int = 100) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def utf8_or_problem(text: str) -> tuple[bytes, list[Problem]]:
+    """(`text` as UTF-8, []) or (b"", [invalid_unicode]) when it holds a lone surrogate, which
+    JSON escapes such as `"\\ud800"` produce and no UTF-8 file (nor LLaMA-Factory's cache) can hold."""
+    try:
+        return text.encode("utf-8"), []
+    except UnicodeEncodeError as exc:
+        around = text[max(0, exc.start - 30) : exc.start + 30].encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        return b"", [Problem("invalid_unicode", f"lone surrogate at character {exc.start}: ...{around}...")]
 
 
 # -- structure ----------------------------------------------------------------------------------
@@ -440,4 +457,4 @@ def validate_sample(
     return problems
 
 
-__all__ = ["CODES", "ROLES", "LengthChecker", "Problem", "load_tokenizer", "validate_sample"]
+__all__ = ["CODES", "ROLES", "LengthChecker", "Problem", "load_tokenizer", "utf8_or_problem", "validate_sample"]

@@ -71,6 +71,9 @@ def test_broken_corpus_every_bad_record_is_kept_with_its_reason(tmp_path: Path) 
         (line(openai_record("Nanjing", args="{}")), "missing_required"),
         (line(openai_record("Suzhou", args='{"city": 3}')), "type_mismatch"),
         (line(openai_record("Harbin", args='{"city": ')), "invalid_json"),
+        (line(openai_record("Xining", args='{"city": NaN}')), "invalid_json"),  # NaN is not JSON
+        (line(openai_record("Lhasa")).replace(b"Lhasa?", b"Lhasa \\ud800?"), "invalid_unicode"),  # lone surrogate
+        (b'{"messages": [], "weight": Infinity}\n', "invalid_json"),
         (line({"messages": [{"role": "user", "content": "x" * 5000}, {"role": "assistant", "content": "ok"}]}), "record_too_large"),
         (b"\n   \n", None),  # blank lines are not records
         (line(openai_record("Beijing")), "duplicate"),

@@ -10,6 +10,7 @@ Every bad record is counted, explained and kept in the rejects file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,11 +32,12 @@ from fc_plugin.convert.reader import (
     iter_records,
     resolve_dataset,
 )
+from fc_plugin.io import json_key, loads
 from fc_plugin.normalize import normalize_sample
 from fc_plugin.sample import Sample
 from fc_plugin.sharegpt import DatasetWriter, core_json, row_json, to_sharegpt
 from fc_plugin.stats import StatsCollector
-from fc_plugin.validate import LengthChecker, validate_sample
+from fc_plugin.validate import LengthChecker, utf8_or_problem, validate_sample
 
 DETECT_SAMPLE = 200  # records looked at by --from auto
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # auto workers: below this one process is faster
@@ -101,6 +103,12 @@ class Outcome:
         return self.problems[0][0] if self.problems else None
 
 
+@functools.lru_cache(maxsize=1024)
+def _tools_text(key: str) -> str:
+    """The tools' JSON as written in rows (json module, `", "` separators), from their `json_key`."""
+    return _ENCODE(loads(key))
+
+
 class RecordProcessor:
     """Convert + normalise + validate (+ measure) one raw record; one per process."""
 
@@ -132,7 +140,7 @@ class RecordProcessor:
         try:
             sample = normalize_sample(sample)
             try:
-                tools_json = _ENCODE(sample.tools)
+                tools_json = _tools_text(json_key(sample.tools))
             except (TypeError, ValueError):
                 tools_json = None  # validation reports what is wrong with the tools
             problems = [(p.code, p.message) for p in validate_sample(sample, tools_json=tools_json)]
@@ -140,12 +148,15 @@ class RecordProcessor:
                 return self._reject(rec, k, sample, problems)
             row = to_sharegpt(sample, tools_json)
             core = core_json(row)
+            encoded, issues = utf8_or_problem(core)
+            if issues:
+                return self._reject(rec, k, sample, [(p.code, p.message) for p in issues])
             length = len(core)
             if self.length is not None:
                 length, issues = self.length.measure(row)
                 if issues:
                     return self._reject(rec, k, sample, [(p.code, p.message) for p in issues])
-            digest = hashlib.blake2b(core.encode("utf-8"), digest_size=8).digest()
+            digest = hashlib.blake2b(encoded, digest_size=8).digest()
             calls = tuple(c.name for m in sample.messages for c in m.tool_calls)
             turns = sum(m.role != "system" for m in sample.messages)
             return Outcome(rec.ref(), rec.size, k, row_json(row, core), digest, (categorize(sample), calls, turns), length)
@@ -167,6 +178,8 @@ class RecordProcessor:
                 pass
         entry["raw"] = rec.raw()
         line = json.dumps(entry, ensure_ascii=False, default=repr)
+        if utf8_or_problem(line)[1]:  # lone surrogates (from \\udXXX escapes) are kept as escapes
+            line = json.dumps(entry, ensure_ascii=True, default=repr)
         return Outcome(rec.ref(), rec.size, k, problems=problems, reject=line)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fc_plugin.convert import ConvertError
+from fc_plugin.io import loads
 
 MAX_RECORD_BYTES = 32 * 1024 * 1024  # bigger records are rejected (record_too_large)
 RAW_CLIP = 1024 * 1024  # raw text kept in the rejects file for unparsable / oversized records
@@ -65,7 +66,7 @@ class RawRecord:
 
 def _loads(text: str, complete: bool = True) -> Any:
     try:
-        return json.loads(text)
+        return loads(text)
     except RecursionError:
         raise ConvertError("invalid_json", "the record is nested too deeply to parse") from None
     except ValueError as exc:
