@@ -221,7 +221,10 @@ def test_ctrl_c_mid_run_leaves_no_dataset_and_the_rerun_pays_only_for_the_rest(t
                "--teacher", server.url, "--model", "fake-teacher", "--cache-dir", "cache", "--n", "24",
                "--mix", "single=1", "--lang", "en", "--batch-size", "2", "--concurrency", "2"]  # fmt: skip
         (tmp_path / "data").mkdir()
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # A shell without job control starts background jobs with SIGINT ignored, and Python then never
+        # installs its KeyboardInterrupt handler: give the child the default disposition, as a terminal does.
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
         deadline = time.monotonic() + 60
         while len(server.calls) < 5 and time.monotonic() < deadline:
             time.sleep(0.02)
