@@ -75,11 +75,22 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
+def read_dataset_info(info_path: str | Path) -> dict[str, Any]:
+    """LLaMA-Factory's dataset_info.json as a dict ({} when absent); ValueError naming the file if broken."""
+    info_path = Path(info_path)
+    if not info_path.exists():
+        return {}
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8") or "{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{info_path}: not valid JSON ({exc}); fix or remove it, nothing was written") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{info_path}: must be a JSON object of dataset entries; nothing was written")
+    return info
+
+
 def merge_dataset_info(info_path: str | Path, entries: dict[str, dict[str, Any]]) -> None:
     """Merge `entries` into LLaMA-Factory's dataset_info.json (never clobbers other entries)."""
-    info_path = Path(info_path)
-    info: dict[str, Any] = {}
-    if info_path.exists():
-        info = json.loads(info_path.read_text(encoding="utf-8") or "{}")
+    info = read_dataset_info(info_path)
     info.update(entries)
     atomic_write_json(info_path, dict(sorted(info.items())))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fc_plugin.convert import ConvertError
-from fc_plugin.io import merge_dataset_info, publish
+from fc_plugin.io import merge_dataset_info, publish, read_dataset_info
 from fc_plugin.normalize import parse_arguments, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -393,6 +393,8 @@ class DatasetWriter:
                 self.eval.abort()
             self.rejects.commit()
             return
+        if self.info_path is not None:
+            read_dataset_info(self.info_path)  # a broken dataset_info.json fails before any file is replaced
         self.train.commit()
         entries = {}
         if self.info_path is not None:

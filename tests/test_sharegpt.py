@@ -115,6 +115,18 @@ def test_write_dataset_writes_rows_rejects_and_entry(tmp_path: Path) -> None:
     assert entries["mine"] == {"file_name": "data/mine.json", **SHAREGPT_ENTRY}
 
 
+@pytest.mark.parametrize("broken", ["{not json", "[1, 2]"])
+def test_broken_dataset_info_fails_before_the_previous_dataset_is_replaced(tmp_path: Path, broken: str) -> None:
+    out, info = tmp_path / "d.json", tmp_path / "dataset_info.json"
+    write_dataset([_good(0)], out, "d", info_path=None)
+    before = out.read_bytes()
+    info.write_text(broken)
+    with pytest.raises(ValueError, match="dataset_info.json"):
+        write_dataset([_good(1)], out, "d", info_path=info)
+    assert out.read_bytes() == before and info.read_text() == broken
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json", "d.rejects.jsonl", "dataset_info.json"]
+
+
 def test_interrupted_write_keeps_previous_dataset(tmp_path: Path) -> None:
     out = tmp_path / "d.json"
     write_dataset([_good(0)], out, "d", info_path=None)
