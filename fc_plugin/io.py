@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 try:  # 3-5x faster than the json module; installed with LLaMA-Factory (through gradio)
     import orjson
@@ -89,8 +95,25 @@ def read_dataset_info(info_path: str | Path) -> dict[str, Any]:
     return info
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on `path`.lock (POSIX), so concurrent merges never lose an entry."""
+    if fcntl is None:  # pragma: no cover - Windows: no lock, the write itself stays atomic
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def merge_dataset_info(info_path: str | Path, entries: dict[str, dict[str, Any]]) -> None:
     """Merge `entries` into LLaMA-Factory's dataset_info.json (never clobbers other entries)."""
-    info = read_dataset_info(info_path)
-    info.update(entries)
-    atomic_write_json(info_path, dict(sorted(info.items())))
+    info_path = Path(info_path)
+    with _locked(info_path):
+        info = read_dataset_info(info_path)
+        info.update(entries)
+        atomic_write_json(info_path, dict(sorted(info.items())))

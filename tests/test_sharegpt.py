@@ -168,3 +168,27 @@ def test_digest_set_grows_and_dedups() -> None:
     assert all(seen.add(d) for d in digests) and len(seen) == 5000
     assert not any(seen.add(d) for d in digests[::3])
     assert seen.add(b"\0" * 8) and not seen.add(b"\0" * 8)  # the all-zero digest is a key like any other
+
+
+def _merge_many(info: str, worker: int) -> None:
+    from fc_plugin.io import merge_dataset_info
+
+    for i in range(25):
+        merge_dataset_info(info, {f"w{worker}_{i}": {"file_name": f"w{worker}_{i}.json"}})
+
+
+def test_concurrent_merges_never_lose_an_entry(tmp_path: Path) -> None:
+    """Several converts registering datasets at once (separate processes) keep every entry."""
+    import multiprocessing
+
+    info = tmp_path / "dataset_info.json"
+    info.write_text(json.dumps({"other": {"file_name": "x.json"}}))
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_merge_many, args=(str(info), w)) for w in range(6)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+    assert [p.exitcode for p in workers] == [0] * 6
+    entries = json.loads(info.read_text())
+    assert len(entries) == 1 + 6 * 25 and entries["other"] == {"file_name": "x.json"}
