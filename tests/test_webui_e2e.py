@@ -243,3 +243,22 @@ def test_webui_previews_and_trains_our_dataset_in_a_browser(
         if '"loss"' in line
     ]
     assert len(losses) == 3 and all(loss > 0 for loss in losses)
+
+
+def test_every_project_dataset_is_listed_and_previewable() -> None:
+    """LlamaBoard's own dataset list and preview functions, on the folder `fc-plugin webui` points at."""
+    from llamafactory.webui.components.data import can_preview, get_preview
+    from llamafactory.webui.control import list_datasets
+
+    folder = str(resolve_dataset_dir(ROOT))
+    info = json.loads((ROOT / "dataset_info.json").read_text())
+    listed = list_datasets(folder, "Supervised Fine-Tuning").choices
+    listed = {c[0] if isinstance(c, (list, tuple)) else c for c in listed}
+    assert listed == {name for name, entry in info.items() if not entry.get("ranking")}
+    local = {name: entry["file_name"] for name, entry in info.items() if "file_name" in entry}
+    assert {"fc_demo", "fc_synth_seed_tools", "fc_glaive_sample"} <= set(local)  # synth and convert outputs
+    for name, file_name in local.items():
+        assert can_preview(folder, [name]).interactive, f"{name}: preview button disabled ({file_name})"
+        count, page, _ = get_preview(folder, [name], 0)
+        rows = json.loads((ROOT / file_name).read_text())
+        assert count == len(rows) > 0 and page == rows[:2], name
