@@ -130,8 +130,8 @@ def _base_class() -> type:
                 )
             sample = normalize_sample(samples[0])
             problems = validate_sample(sample)
-            row = None if problems else to_sharegpt(sample)
-            if row is not None:
+            if not problems:
+                row = to_sharegpt(sample)
                 problems = utf8_or_problem(core_json(row))[1]
             if problems:
                 return self._drop(record, problems[0].code, "; ".join(p.message for p in problems))

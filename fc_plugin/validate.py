@@ -161,7 +161,7 @@ def _check_role_order(messages: list[Message]) -> list[Problem]:
 
 # -- tools and calls ----------------------------------------------------------------------------
 @functools.lru_cache(maxsize=8192)
-def _compiled_schema(schema_json: str) -> tuple[str | None, Any]:
+def compiled_schema(schema_json: str) -> tuple[str | None, Any]:
     """(error or None, validator) for a parameters schema given as canonical JSON text."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
@@ -263,7 +263,7 @@ def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[
             problems.append(Problem("invalid_tool_schema", f"tool {name}: parameters must be an object"))
             continue
         try:
-            error, validator = _compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
+            error, validator = compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
         except (TypeError, ValueError) as exc:
             error, validator = f"parameters are not JSON: {exc}", None
         if error:

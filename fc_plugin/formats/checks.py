@@ -21,7 +21,7 @@ def check_tools(tools: list[Any], where: str) -> list[str]:
 
     The schema rules are fc_plugin.validate's (one place for validation): a valid JSON Schema of type object.
     """
-    from fc_plugin.validate import _compiled_schema
+    from fc_plugin.validate import compiled_schema
 
     if not isinstance(tools, list):
         raise ValueError(f"{where}: tools must be a list of function definitions, got {type(tools).__name__}")
@@ -36,7 +36,7 @@ def check_tools(tools: list[Any], where: str) -> list[str]:
             raise ValueError(f"{where}: tool {name!r}: parameters must be a JSON Schema object, "
                              f"got {type(parameters).__name__}")
         try:
-            problem, _ = _compiled_schema(json.dumps(parameters, sort_keys=True, ensure_ascii=False))
+            problem, _ = compiled_schema(json.dumps(parameters, sort_keys=True, ensure_ascii=False))
         except (TypeError, ValueError) as exc:
             problem = f"parameters are not JSON: {exc}"
         if problem:
