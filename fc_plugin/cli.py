@@ -14,6 +14,7 @@ import sys
 COMMANDS = [
     "demo",
     "tiny_model",
+    "base_model",
     "webui",
     "convert",
     "validate",

@@ -40,8 +40,9 @@ GPU_ONLY = {
     "recipes/fc_lora_ds_z2.yaml": "DeepSpeed is not installed (and needs GPUs)",
     "recipes/fc_full_ds_z3.yaml": "DeepSpeed is not installed (and needs GPUs)",
 }
-# `make demo`'s config (tiny model, CPU, fp32); runs in tests/test_demo_e2e.py.
-CPU_DEMO = "recipes/demo_tiny.yaml"
+# `make demo`'s configs (full fine-tuning / LoRA of the tiny base, CPU, fp32); run in tests/test_demo_e2e.py
+# (both methods).
+CPU_DEMO = {"recipes/demo_full.yaml": "recipes/fc_full.yaml", "recipes/demo_lora.yaml": "recipes/fc_lora.yaml"}
 # CPU-runnable train recipes run below; fc_lora.yaml runs in tests/test_train_e2e.py; the stages,
 # predict and export recipes run chained in test_stages_predict_export_chain.
 SINGLE_RUNS = ["recipes/fc_lora_r32.yaml", "recipes/fc_lora_attn_qv.yaml", "recipes/fc_full.yaml",
@@ -78,7 +79,7 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
 # -- parsing by LLaMA-Factory ------------------------------------------------------------------
 def test_every_recipe_is_classified() -> None:
     """A new recipe must be parsed and either run on CPU here or be listed as GPU-only with a reason."""
-    covered = set(GPU_ONLY) | set(SINGLE_RUNS) | set(CHAINED) | {"recipes/fc_lora.yaml", CPU_DEMO}
+    covered = set(GPU_ONLY) | set(SINGLE_RUNS) | set(CHAINED) | {"recipes/fc_lora.yaml"} | set(CPU_DEMO)
     assert set(RECIPES) == covered
 
 
@@ -104,8 +105,12 @@ def test_recipe_parses_with_llamafactory(recipe: str, monkeypatch: pytest.Monkey
     cfg.pop("deepspeed", None)
     model_args, data_args, training_args, finetuning_args, generating_args = get_train_args(cfg)
     assert data_args.template == cfg["template"]
-    if recipe == CPU_DEMO:  # the CPU demo's own config: its data folder, fp32, full fine-tuning
-        assert finetuning_args.finetuning_type == "full" and not training_args.bf16
+    if recipe in CPU_DEMO:  # the CPU demo's own configs: the shipped base, fp32, their parent's method
+        parent = load_recipe(CPU_DEMO[recipe])
+        assert finetuning_args.finetuning_type == parent["finetuning_type"] and not training_args.bf16
+        assert model_args.model_name_or_path == "models/fc_tiny_base"
+        for key in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target", "lr_scheduler_type", "template"):
+            assert cfg.get(key) == parent.get(key), key
         return
     assert data_args.dataset_dir == "."
     if training_args.do_train:

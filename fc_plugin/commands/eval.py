@@ -28,6 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="A.json",
         help="BFCL possible-answer file (repeatable)",
     )
+    p.add_argument(
+        "--train-data",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="training dataset file or name (repeatable): report unseen_value_exact_call_accuracy, exact calls "
+        "on samples with an argument value that appears in no training file",
+    )
     p.add_argument("--max-samples", type=int, help="evaluate only the first N cases")
     p.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default 8)")
     p.add_argument("--backend", choices=["huggingface", "vllm"], default="huggingface")
@@ -75,10 +83,16 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         bfcl_questions=args.bfcl_questions,
         bfcl_answers=args.bfcl_answers,
+        train_data=args.train_data,
     )
     gen = report["generation"]
     validity = gen["call_json_validity"]
     print(headline(report))
+    if report.get("unseen_value_samples"):
+        print(
+            f"unseen_value_exact_call_accuracy {report['unseen_value_exact_call_accuracy']:.3f} "
+            f"over {report['unseen_value_samples']} samples with a value never seen in training"
+        )
     print(
         f"throughput {gen['samples_per_s']:.2f} samples/s, {gen['tokens_per_s']:.1f} tokens/s; "
         f"latency p50 {gen['latency_p50_s']:.3f} s, p99 {gen['latency_p99_s']:.3f} s; "

@@ -80,6 +80,7 @@ def evaluate_model(
     bfcl_questions: list[str] | None = None,
     bfcl_answers: list[str] | None = None,
     progress: bool = True,
+    train_data: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Run the whole evaluation; writes predictions.jsonl + report.json/.md/.png into `out_dir`.
 
@@ -88,7 +89,9 @@ def evaluate_model(
     `bfcl_questions` (+ `bfcl_answers`) instead of `data`, BFCL cases are generated and judged by BFCL's rules.
     `grammar="both"` generates twice, without and with xgrammar (predictions_no_grammar.jsonl, then
     predictions.jsonl, which is scored), and reports call validity, accuracy and speed of each run
-    side by side (`generation.grammar_ablation`).
+    side by side (`generation.grammar_ablation`). With `train_data` (files or dataset names), each
+    sample lists the expected argument values that occur in no training file (`unseen_values`) and
+    the report adds `unseen_value_exact_call_accuracy` over the samples that have any.
     """
     from fc_plugin.evaluate.generate import ChatEngineGenerator, timing_summary
     from fc_plugin.evaluate.report import write_report
@@ -154,6 +157,17 @@ def evaluate_model(
             v.update(episodes.get(v["id"], {}))
         timing["episodes"] = len(episodes)
     summary = bfcl.summarize(verdicts) if cases else scorer.summarize(verdicts)
+    if train_data and not cases:
+        from fc_plugin.evaluate.novelty import training_text, unseen_summary, unseen_values
+
+        haystack = training_text([resolve_dataset(d) for d in train_data])
+        expected = {item.id: item.expected_calls for item in gold}
+        for v in verdicts:
+            v["unseen_values"] = unseen_values(expected.get(v["id"], []), haystack)
+        summary = {**summary, **unseen_summary(verdicts)}
+        inputs_train = [str(resolve_dataset(d)) for d in train_data]
+    else:
+        inputs_train = None
     timing.update(
         backend=backend,
         batch_size=batch_size,
@@ -171,6 +185,7 @@ def evaluate_model(
         "template": template,
         "data": source,
         "pred": str(pred_path),
+        "train_data": inputs_train,
     }
     if tools_module:
         inputs["tools_module"] = tools_module

@@ -129,6 +129,15 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"call/no-call decision accuracy {report['call_decision_accuracy']:.3f} "
         f"over {report['overall']['count']} samples.",
         "",
+    ]
+    if report.get("unseen_value_samples"):
+        lines += [
+            f"Exact call accuracy on the {report['unseen_value_samples']} samples with an argument value that "
+            f"appears in no training file (copied, not remembered): "
+            f"**{report['unseen_value_exact_call_accuracy']:.3f}**.",
+            "",
+        ]
+    lines += [
         "## Per category",
         "",
     ]
@@ -234,6 +243,8 @@ def compare(a: dict[str, Any], b: dict[str, Any], name_a: str = "A", name_b: str
 
     for key, title in TABLE_METRICS:
         add(f"overall {title}", key, a["overall"].get(key), b["overall"].get(key))
+    key = "unseen_value_exact_call_accuracy"
+    add("unseen-value exact", key, a.get(key), b.get(key))
     for cat in sorted(set(a["categories"]) | set(b["categories"])):
         ca, cb = a["categories"].get(cat, {}), b["categories"].get(cat, {})
         for key, title in (
