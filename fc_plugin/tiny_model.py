@@ -80,17 +80,14 @@ def build_tiny_model(
     num_heads: int = 4,
     intermediate_size: int = 128,
     corpus: Iterable[str] = (),
-    pre_tokenizer: str = "gpt2",
 ) -> Path:
     """Write a random-initialised Qwen2 model and its BPE tokenizer to `out_dir`; return the path.
 
-    `pre_tokenizer="gpt2"` splits like GPT-2/Qwen (a word keeps its leading space, so " Paris" in a
-    sentence and "Paris" inside JSON are different tokens); `"words"` splits into letter runs, digit
-    runs and runs of everything else, so a value is the same tokens wherever it appears, which
-    makes copying arguments from the request into the call much easier for a tiny model.
+    The tokenizer splits like GPT-2/Qwen (a word keeps its leading space); `corpus` adds lines to
+    the text it is trained on. (The demo's pretrained base is `fc_plugin.base_model`.)
     """
     import torch
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
     out = Path(out_dir)
@@ -98,15 +95,7 @@ def build_tiny_model(
 
     specials = [t for toks in SPECIAL_TOKENS.values() for t in toks]
     tok = Tokenizer(models.BPE())
-    if pre_tokenizer == "gpt2":
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    elif pre_tokenizer == "words":
-        words = pre_tokenizers.Split(Regex(r"\p{L}+|\p{N}+|[^\p{L}\p{N}]+"), behavior="isolated")
-        tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [words, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
-        )
-    else:
-        raise ValueError(f"unknown pre_tokenizer {pre_tokenizer!r}; use 'gpt2' or 'words'")
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

@@ -31,12 +31,3 @@ def test_tokenizer_keeps_chat_and_tool_tokens_whole(tiny_model: Path) -> None:
         assert tok.tokenize(token) == [token], token
     text = 'Hi <|im_start|>user\n{"city": "北京"}<|im_end|>'
     assert tok.decode(tok(text)["input_ids"]) == text
-
-
-def test_words_pre_tokenizer_gives_values_the_same_tokens_everywhere(tmp_path: Path) -> None:
-    corpus = ["Weather in Paris please", '{"city": "Paris"}'] * 50
-    words = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path / "w", corpus=corpus, pre_tokenizer="words"))
-    gpt2 = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path / "g", corpus=corpus))
-    in_text, in_json = "Weather in Paris", '{"city": "Paris"}'
-    assert set(words.tokenize(in_text)) & set(words.tokenize(in_json)) >= {"Paris"}
-    assert "Paris" not in gpt2.tokenize(in_text)  # GPT-2 style: " Paris" in a sentence is another token

@@ -1,4 +1,4 @@
-"""`fc-plugin tiny-model OUT_DIR`: build the offline tiny model used by tests and the demo."""
+"""`fc-plugin tiny-model OUT_DIR`: build the offline tiny random model the tests use."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--intermediate-size", type=int, default=128)
-    p.add_argument("--pre-tokenizer", choices=["gpt2", "words"], default="gpt2",
-                   help="gpt2: GPT-2/Qwen-style splits; words: copy-friendly (values are the same tokens everywhere)")
     p.add_argument("--corpus", action="append", default=[], help="extra text/JSON file(s) to train the BPE on")
     p.set_defaults(func=run)
 
@@ -37,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
         num_heads=args.heads,
         intermediate_size=args.intermediate_size,
         corpus=extra,
-        pre_tokenizer=args.pre_tokenizer,
     )
     info = json.loads((out / "fc_plugin_tiny.json").read_text())
     print(f"tiny model: {out} ({info['parameters']:,} parameters, seed {info['seed']})")
