@@ -111,18 +111,27 @@ def _answer(base, turns: list[tuple[str, str]]) -> str:
 
 
 def test_base_copies_unseen_values_into_json_and_stops(base) -> None:
-    """Fresh values (another seed than training), a key it must look up, the end-of-turn token right after."""
+    """Fresh values (another seed than training) copied into a JSON object, the end-of-turn token right after."""
     gen = Generic(random.Random("test-values"))
     right = 0
     for _ in range(30):
-        turns = gen.task_extract_named()
-        right += _answer(base, turns[:-1]) == turns[-1][1] + "<|im_end|>"
-    assert right >= 21, f"{right}/30 exact JSON extractions"
+        turns = gen.task_extract_typed() if _ % 2 else gen.task_extract_named()
+        answer = _answer(base, turns[:-1])
+        if answer.endswith("<|im_end|>"):
+            try:
+                right += json.loads(answer[: -len("<|im_end|>")]) == json.loads(turns[-1][1])
+            except json.JSONDecodeError:
+                pass
+    assert right >= 20, f"{right}/30 JSON extractions equal to the expected object"
 
 
 def test_base_repeats_text_it_never_saw(base) -> None:
-    text = "Zorbly 7781-QX mixes 2031-04-17 with velqua@tronic.dev"
-    assert _answer(base, [("user", f"Repeat this exactly:\n{text}")]) == text + "<|im_end|>"
+    gen = Generic(random.Random("test-repeat"))
+    right = 0
+    for _ in range(20):
+        turns = gen.task_repeat()
+        right += _answer(base, turns[:-1]) == turns[-1][1] + "<|im_end|>"
+    assert right >= 18, f"{right}/20 exact repeats"
 
 
 def test_resuming_stage_three_gives_the_same_bytes_as_a_build_from_scratch(tmp_path: Path) -> None:
