@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import random
+import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -123,31 +124,8 @@ def _bank_values() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _blocklist() -> frozenset[str]:
-    """Words (3+ letters, lower case) of the synth value banks: generic text never contains them."""
-    from fc_plugin.synth import banks
-
-    words: set[str] = set()
-
-    def add(value: Any) -> None:
-        if isinstance(value, str):
-            words.update(w for w in _split_words(value.lower()) if len(w) >= 3)
-        elif isinstance(value, dict):
-            for v in value.values():
-                add(v)
-        elif isinstance(value, tuple | list):
-            for v in value:
-                add(v)
-
-    for name in dir(banks):
-        if name.isupper():
-            add(getattr(banks, name))
-    return frozenset(words)
-
-
-def _split_words(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"[a-z]+", text)
+    """Words (3+ letters) of the synth bank values: generated pseudo-words never equal one of them."""
+    return frozenset(w for value in _bank_values() for w in re.findall(r"[a-z]+", value) if len(w) >= 3)
 
 
 class Generic:
