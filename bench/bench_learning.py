@@ -4,7 +4,7 @@ Runs the `make demo` pipeline (fc_plugin.demo) once per template — our fc_* te
 LLaMA-Factory's stock `qwen` template (which renders tools and calls in the same <tool_call> JSON
 convention as fc_json_qwen) — with the same synthetic data, the same shipped base model
 (models/fc_tiny_base, pretrained on generic ChatML tasks only), the same recipe (demo_full.yaml), seed and
-number of epochs, then prints held-out exact-call, call-decision and unseen-value accuracy side by
+number of epochs (the recipe's unless --epochs), then prints held-out exact-call, call-decision and unseen-value accuracy side by
 side and writes bench/results/learning.json. Slow: each template is one full demo training run.
 
     python bench/bench_learning.py                       # fc_{json,tags,react}_qwen vs qwen
@@ -28,7 +28,7 @@ DEFAULT = ["fc_json_qwen", "fc_tags_qwen", "fc_react_qwen", "qwen"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--templates", default=",".join(DEFAULT), help="comma list, or 'all' (9 fc_* + qwen)")
-    parser.add_argument("--epochs", type=float, default=2.0, help="training epochs per template (same for all)")
+    parser.add_argument("--epochs", type=float, help="training epochs per template (default: the recipe's)")
     parser.add_argument("--n", type=int, default=2400, help="synthetic samples (10%% held out)")
     parser.add_argument("--out", default="outputs/bench_learning")
     args = parser.parse_args()
@@ -43,7 +43,8 @@ def main() -> None:
     for template in templates:
         start = time.perf_counter()
         model = out / template / "model"
-        train_s = train(base, data, model, env, template, f"num_train_epochs={args.epochs}")
+        epochs = [f"num_train_epochs={args.epochs}"] if args.epochs else []
+        train_s = train(base, data, model, env, template, *epochs)
         report = evaluate(model, data, out / template / "eval", env, template)
         rows.append(
             {
@@ -55,10 +56,10 @@ def main() -> None:
                 "total_seconds": round(time.perf_counter() - start, 1),
             }
         )
-    base = next((r for r in rows if r["template"] == "qwen"), None)
+    stock = next((r for r in rows if r["template"] == "qwen"), None)
     print(f"\n{'template':<16} {'exact call':>10} {'decision':>9} {'unseen':>7} {'vs qwen':>8} {'train s':>8}")
     for r in rows:
-        ratio = r["exact_call_accuracy"] / base["exact_call_accuracy"] if base and base["exact_call_accuracy"] else None
+        ratio = r["exact_call_accuracy"] / stock["exact_call_accuracy"] if stock and stock["exact_call_accuracy"] else None
         r["exact_vs_qwen"] = round(ratio, 3) if ratio is not None else None
         ratio_text = f"{ratio:.2f}x" if ratio is not None else "-"
         print(
@@ -66,7 +67,7 @@ def main() -> None:
             f"{r['unseen_value_exact_call_accuracy'] or 0:>7.3f} {ratio_text:>8} {r['train_seconds']:>8.0f}"
         )
     result = {
-        "epochs": args.epochs,
+        "epochs": args.epochs or "recipe (recipes/demo_full.yaml)",
         "synthetic_samples": args.n,
         "base_model": str(base),
         "rows": rows,

@@ -2,13 +2,13 @@
 
 1. synthetic data for the seeds' tools (`fc-plugin synth`, normal value generator, 10% held out)
    plus the seed articles' own records converted from data/raw (`fc-plugin convert`);
-2. `fc-plugin eval` of the shipped tiny pretrained base (models/fc_tiny_base: it copies, writes
-   JSON and chats, but has never seen a tool) on the held-out samples;
-3. full fine-tuning through `llamafactory-cli train recipes/demo_full.yaml` with a plugin template,
+2. full fine-tuning through `llamafactory-cli train recipes/demo_full.yaml` with a plugin template,
    one worker per CPU core (torchrun + gloo, as on a multi-GPU machine); `--finetuning lora` trains
    recipes/demo_lora.yaml (fc_lora.yaml's LoRA settings) instead, measured to fall short on this base;
-4. `fc-plugin eval` of the tuned model -> report (Markdown table, JSON, PNG chart), with exact calls
-   on held-out values that no training sample holds, and `fc-plugin compare` of before and after.
+3. `fc-plugin eval` of the tuned model -> report (Markdown table, JSON, PNG chart), with exact calls
+   on held-out values that no training sample holds, side by side with `fc-plugin eval` of the
+   shipped tiny pretrained base (models/fc_tiny_base: it copies, writes JSON and chats, but has
+   never seen a tool) on the same samples, one process per core; `fc-plugin compare` of before and after.
 
 Every step is a real command, printed so it can be re-run by hand. The same steps, with another
 template or budget, drive bench/bench_learning.py.
@@ -54,6 +54,32 @@ def run_step(title: str, cmd: list[str], env: dict[str, str], quiet: bool = Fals
     return seconds
 
 
+def run_steps_together(steps: list[tuple[str, list[str], Path | None]], env: dict[str, str]) -> float:
+    """Run independent one-core commands at once (one per core), printing each; returns the wall time.
+
+    A step with a log path writes its output there (so progress bars do not interleave); the
+    first step without one prints to the terminal. Raises CalledProcessError naming the failed command.
+    """
+    start = time.perf_counter()
+    running = []
+    for title, cmd, log in steps:
+        print(f"\n==> {title}\n    $ {shlex.join(cmd)}" + (f"\n    (output: {log})" if log else ""), flush=True)
+        sink = open(log, "w") if log else None  # noqa: SIM115 - closed below, after the process ends
+        running.append((cmd, sink, subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink)))
+    failed = None
+    for cmd, sink, process in running:
+        code = process.wait()
+        if sink:
+            sink.close()
+        if code and failed is None:
+            failed = subprocess.CalledProcessError(code, cmd)
+    if failed:
+        raise failed
+    seconds = time.perf_counter() - start
+    print(f"    ({seconds:.0f}s for {len(steps)} steps side by side)", flush=True)
+    return seconds
+
+
 def prepare_data(data: Path, env: dict[str, str], n: int = N_SYNTH, seed: int = 0) -> None:
     """Synthetic + converted datasets for the seeds' tools, registered in data/dataset_info.json.
 
@@ -91,7 +117,8 @@ def base_model() -> Path:
 def train(
     base: Path, data: Path, out: Path, env: dict[str, str], template: str = TEMPLATE, *extra: str, finetuning: str = "full"
 ) -> float:
-    """Fine-tuning (full, or LoRA) through llamafactory-cli, one worker per core (at most 2); returns seconds."""
+    """Fine-tuning (full, or LoRA) through llamafactory-cli, one worker per core (at most 2), each with the
+    recipe's batch of one sample (so two cores make batches of two); returns seconds."""
     workers = max(1, min(2, os.cpu_count() or 1))
     env = {**env, "FORCE_TORCHRUN": "1", "NPROC_PER_NODE": str(workers)}
     what = "LoRA fine-tuning" if finetuning == "lora" else "full fine-tuning"
@@ -99,25 +126,28 @@ def train(
         f"{what} with llamafactory-cli, template {template} ({workers} CPU worker(s))",
         ["llamafactory-cli", "train", RECIPES[finetuning], f"model_name_or_path={base}",
          f"dataset_dir={data}", f"output_dir={out}", f"template={template}",
-         f"per_device_train_batch_size={8 // workers}", "ddp_backend=gloo", *extra],
+         "ddp_backend=gloo", *extra],
         env,
     )  # fmt: skip
+
+
+def eval_command(
+    model: Path, data: Path, out: Path, template: str = TEMPLATE, adapter: Path | None = None
+) -> list[str]:
+    """The `fc-plugin eval` command line for `model` (+ a LoRA `adapter`) on the held-out split."""
+    return [
+        "fc-plugin", "eval", "--model", str(model), *(["--adapter", str(adapter)] if adapter else []),
+        "--template", template, "--data", str(data / "fc_demo_synth_eval.json"),
+        "--train-data", str(data / "fc_demo_synth.json"), "--train-data", str(data / "fc_demo_converted.json"),
+        "--out", str(out), "--batch-size", "16", "--max-new-tokens", str(MAX_NEW_TOKENS),
+    ]  # fmt: skip
 
 
 def evaluate(
-    model: Path, data: Path, out: Path, env: dict[str, str], template: str = TEMPLATE, adapter: Path | None = None,
-    before: bool = False,
+    model: Path, data: Path, out: Path, env: dict[str, str], template: str = TEMPLATE, adapter: Path | None = None
 ) -> dict:
     """`fc-plugin eval` of `model` (+ a LoRA `adapter`) on the held-out split; returns report.json."""
-    which = "the base model before fine-tuning" if before else "the fine-tuned model"
-    run_step(
-        f"evaluation of {which} on the held-out samples",
-        ["fc-plugin", "eval", "--model", str(model), *(["--adapter", str(adapter)] if adapter else []),
-         "--template", template, "--data", str(data / "fc_demo_synth_eval.json"),
-         "--train-data", str(data / "fc_demo_synth.json"), "--train-data", str(data / "fc_demo_converted.json"),
-         "--out", str(out), "--batch-size", "16", "--max-new-tokens", str(MAX_NEW_TOKENS)],
-        env,
-    )  # fmt: skip
+    run_step("evaluation on the held-out samples", eval_command(model, data, out, template, adapter), env)
     return json.loads((out / "report.json").read_text())
 
 
@@ -139,13 +169,17 @@ def run_demo(
     started = time.perf_counter()
     base = base_model()
     prepare_data(data, env, n=samples, seed=seed)
-    report_before = evaluate(base, data, before, env, before=True)
     short = [f"max_steps={max_steps}", "logging_steps=1"] if max_steps else []  # a loss point per step
     train(base, data, model, env, TEMPLATE, f"seed={seed}", *short, finetuning=finetuning)
-    if finetuning == "lora":
-        report = evaluate(base, data, after, env, adapter=model)
-    else:
-        report = evaluate(model, data, after, env)
+    tuned = eval_command(base, data, after, adapter=model) if finetuning == "lora" else eval_command(model, data, after)
+    before.mkdir(parents=True, exist_ok=True)
+    run_steps_together(  # one process per core: the base's evaluation costs no extra wall time
+        [("evaluation of the fine-tuned model on the held-out samples", tuned, None),
+         ("evaluation of the base model before fine-tuning, on the same samples", eval_command(base, data, before),
+          before / "eval.log")],
+        env,
+    )  # fmt: skip
+    report, report_before = (json.loads((d / "report.json").read_text()) for d in (after, before))
     run_step(
         "what the fine-tune changed: the base model (A) next to the tuned one (B)",
         ["fc-plugin", "compare", str(before / "report.json"), str(after / "report.json"),
