@@ -23,16 +23,22 @@ from fc_plugin.convert import ConvertError
 from fc_plugin.io import json_key, loads
 from fc_plugin.sample import Message, Sample, ToolCall
 
-# Type names from every dialect we meet -> JSON Schema type (None = any type, no constraint).
+# Type names from every dialect we meet -> JSON Schema type (None = any type, no constraint): JSON Schema,
+# Python and typing names, Gorilla/BFCL's Python, Java and JavaScript names (`dict`, `HashMap`, `Bigint`),
+# xLAM's (`str, optional`), RapidAPI's upper-case ones (`STRING`, `DATE (YYYY-MM-DD)`). Matched case-insensitively;
+# any other name is an error (UnknownTypeName -> invalid_tool_schema), never "any type".
 _TYPE_NAMES: dict[str, str | None] = {
     "string": "string", "str": "string", "text": "string", "char": "string", "date": "string",
     "datetime": "string", "time": "string", "enum": "string",
-    "integer": "integer", "int": "integer", "long": "integer",
+    "integer": "integer", "int": "integer", "long": "integer", "byte": "integer", "short": "integer",
+    "bigint": "integer",
     "number": "number", "float": "number", "double": "number", "decimal": "number",
     "boolean": "boolean", "bool": "boolean",
     "array": "array", "list": "array", "tuple": "array", "set": "array", "sequence": "array",
+    "arraylist": "array", "queue": "array", "stack": "array",
     "object": "object", "dict": "object", "dictionary": "object", "map": "object", "mapping": "object",
-    "json": "object",
+    "json": "object", "hashmap": "object", "hashtable": "object",
+    "geopoint": "string", "file": "string", "credentials": "string",  # RapidAPI's "GEOPOINT (latitude, longitude)"
     "null": "null", "none": "null", "nonetype": "null",
     "any": None, "object_any": None, "callable": None,
 }  # fmt: skip
@@ -43,6 +49,19 @@ _SUB_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 
 _THOUGHT_RE = re.compile(r"^\s*<thought>(.*?)</thought>\s*", re.DOTALL)
+
+
+class UnknownTypeName(ValueError):
+    """A type name that no dialect we read defines (e.g. the misspelt `"strin"`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def known_type_names() -> list[str]:
+    """The type names `to_json_schema` reads (lower case; typing forms such as `List[str]` are built from them)."""
+    return sorted(_TYPE_NAMES)
 
 
 def _split_type_args(text: str) -> list[str]:
@@ -64,7 +83,7 @@ def python_type_schema(type_name: str) -> tuple[dict[str, Any], bool]:
     """JSON Schema for a type written as text (`"str"`, `"List[int]"`, `"str, optional"`, `"dict"`).
 
     Returns `(schema, optional)`; `optional` is True for `", optional"` and `Optional[...]`.
-    Unknown names give an unconstrained schema `{}` rather than an error.
+    Raises UnknownTypeName for a name no dialect defines (`"strin"`, `"Foo[int]"`).
     """
     text = type_name.strip()
     optional = False
@@ -97,7 +116,9 @@ def python_type_schema(type_name: str) -> tuple[dict[str, Any], bool]:
                 except (ValueError, SyntaxError):
                     values.append(a)
             return {"enum": values}, optional
-        base = _TYPE_NAMES.get(head)
+        if head not in _TYPE_NAMES:
+            raise UnknownTypeName(text)
+        base = _TYPE_NAMES[head]
         if base == "array":
             schema: dict[str, Any] = {"type": "array"}
             if args and args[-1] != "...":
@@ -111,8 +132,12 @@ def python_type_schema(type_name: str) -> tuple[dict[str, Any], bool]:
                     schema["additionalProperties"] = value
             return schema, optional
         return ({"type": base} if base else {}), optional
-    base = _TYPE_NAMES.get(low, _TYPE_NAMES.get(low.rsplit(".", 1)[-1], None))
-    return ({"type": base} if base else {}), optional
+    low = re.sub(r"\s*\(.*\)$", "", low)  # RapidAPI: "DATE (YYYY-MM-DD)", "TIME (24-hour HH:MM)"
+    for name in (low, low.rsplit(".", 1)[-1]):  # "java.lang.String"
+        if name in _TYPE_NAMES:
+            base = _TYPE_NAMES[name]
+            return ({"type": base} if base else {}), optional
+    raise UnknownTypeName(text)
 
 
 def _union(schemas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -135,7 +160,7 @@ def _normalize_type(value: Any) -> tuple[Any, bool]:
         flat = list(dict.fromkeys(t for v in types for t in (v if isinstance(v, list) else [v])))
         return (flat[0] if len(flat) == 1 else flat), False
     if isinstance(value, str):
-        simple = _TYPE_NAMES.get(value, "?")  # fast path: a plain type name
+        simple = _TYPE_NAMES.get(value, "?")  # fast path: a plain lower-case type name
         if simple != "?":
             return simple, False
         schema, optional = python_type_schema(value)
@@ -143,8 +168,21 @@ def _normalize_type(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def _normalize_node(node: Any) -> tuple[Any, bool]:
-    """Normalise one schema node recursively. Returns (node, optional) - optional from the dialect."""
+def _normalize_node(node: Any, path: str = "parameters") -> tuple[Any, bool]:
+    """Normalise one schema node recursively. Returns (node, optional) - optional from the dialect.
+
+    Raises ConvertError("invalid_tool_schema") naming the path of a type name no dialect defines.
+    """
+    try:
+        return _normalize_node_at(node, path)
+    except UnknownTypeName as exc:
+        known = ", ".join(known_type_names())
+        raise ConvertError(
+            "invalid_tool_schema", f"unknown type name {exc.name!r} at {path} (known, in any case: {known})"
+        ) from None
+
+
+def _normalize_node_at(node: Any, path: str) -> tuple[Any, bool]:
     if isinstance(node, str):  # a bare type name used as a schema
         return python_type_schema(node)
     if not isinstance(node, dict):
@@ -164,13 +202,13 @@ def _normalize_node(node: Any) -> tuple[Any, bool]:
             if new_type is not None:
                 out["type"] = new_type
         elif key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _normalize_node(sub)[0] for name, sub in value.items()}
+            out[key] = {name: _normalize_node(sub, f"{path}.{key}.{name}")[0] for name, sub in value.items()}
         elif key in _SUB_SCHEMA and isinstance(value, dict | str):
-            out[key] = _normalize_node(value)[0]
+            out[key] = _normalize_node(value, f"{path}.{key}")[0]
         elif key == "items" and isinstance(value, list):  # tuple-style items (draft 4)
-            out["prefixItems"] = [_normalize_node(v)[0] for v in value]
+            out["prefixItems"] = [_normalize_node(v, f"{path}.items[{i}]")[0] for i, v in enumerate(value)]
         elif key in _SUB_SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_normalize_node(v)[0] for v in value]
+            out[key] = [_normalize_node(v, f"{path}.{key}[{i}]")[0] for i, v in enumerate(value)]
         elif key == "optional" and isinstance(value, bool):
             continue
         elif key == "required" and isinstance(value, bool):
@@ -231,7 +269,7 @@ def _to_json_schema(params: Any) -> dict[str, Any]:
         properties: dict[str, Any] = {}
         required: list[str] = []
         for name, spec in params.items():
-            schema, optional = _normalize_node(spec)
+            schema, optional = _normalize_node(spec, f"parameters.{name}")
             explicit = spec.get("required")
             if explicit is True or (explicit is None and not optional and "default" not in spec):
                 required.append(name)

@@ -857,3 +857,43 @@ def test_llamafactory_loads_every_sample_on_the_fly(tmp_path: Path, monkeypatch:
         dataset = _load_single_dataset(attr, model_args, DataArguments(dataset_dir="."), training_args)
         kept[name] = (sum(bool(row["_response"]) for row in dataset), len(load_records(name)))
     assert kept == {name: (n, n) for name, (_, n) in kept.items()}
+
+
+@pytest.mark.parametrize(
+    ("params", "bad", "where"),
+    [
+        ({"type": "object", "properties": {"city": {"type": "strin"}}}, "strin", "parameters.properties.city"),
+        ({"city": {"type": "strng, optional", "description": "xLAM dialect"}}, "strng", "parameters.city"),
+        ({"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "intger"}}}}, "intger",
+         "parameters.properties.ids.items"),
+        ({"type": "object", "properties": {"x": {"type": ["string", "nul"]}}}, "nul", "parameters.properties.x"),
+        ({"type": "object", "properties": {"x": {"type": "Lst[str]"}}}, "Lst[str]", "parameters.properties.x"),
+    ],
+)
+def test_unknown_type_names_are_invalid_tool_schema_not_any_type(params: dict, bad: str, where: str) -> None:
+    """A misspelt type is not turned into "any type" (which would switch argument checks off): the tool is
+    rejected, naming the type, where it is and the names that are known."""
+    from fc_plugin.normalize import to_json_schema
+
+    with pytest.raises(ConvertError) as info:
+        to_json_schema(params)
+    assert info.value.code == "invalid_tool_schema"
+    message = str(info.value)
+    assert repr(bad.split(",")[0]) in message and where in message and "string" in message and "hashmap" in message
+
+
+def test_type_names_of_every_dialect_we_read_are_known() -> None:
+    """BFCL's Python/Java/JavaScript names, xLAM's, RapidAPI's upper-case ones with their notes, typing forms."""
+    from fc_plugin.normalize import to_json_schema
+
+    names = {
+        "String": "string", "char": "string", "Bigint": "integer", "byte": "integer", "short": "integer",
+        "long": "integer", "double": "number", "HashMap": "object", "Hashtable": "object", "ArrayList": "array",
+        "Queue": "array", "Stack": "array", "Set": "array", "Boolean": "boolean", "tuple": "array", "dict": "object",
+        "STRING": "string", "NUMBER": "number", "ENUM": "string", "DATE (YYYY-MM-DD)": "string",
+        "TIME (24-hour HH:MM)": "string", "GEOPOINT (latitude, longitude)": "string", "java.lang.String": "string",
+        "str, optional": "string", "List[int]": "array", "Optional[float]": "number",
+    }  # fmt: skip
+    schema = to_json_schema({"type": "object", "properties": {n: {"type": n} for n in names}})
+    assert {n: schema["properties"][n].get("type") for n in names} == names
+    assert to_json_schema({"type": "object", "properties": {"a": {"type": "any"}}})["properties"]["a"] == {}
