@@ -543,3 +543,29 @@ def test_max_tools_shows_the_needed_tools_and_a_consistent_list(tools: list[dict
         if s.meta["kind"] == "near_miss_unavailable":  # the reply lists exactly the tools the sample has
             listed = s.messages[-1].content
             assert all(seed_templates["tools"][n][s.meta["lang"]]["action"] in listed for n in names)
+
+
+def test_parameters_that_share_a_bank_get_distinct_values() -> None:
+    """`convert_currency` never converts JPY to JPY; two cities of one call differ; a one-value bank still works."""
+    currencies = ["USD", "EUR", "JPY"]
+    tools = [
+        {"name": "convert_currency", "description": "Convert money between currencies.",
+         "parameters": {"type": "object", "properties": {
+             "amount": {"type": "number"}, "from_currency": {"type": "string", "enum": currencies},
+             "to_currency": {"type": "string", "enum": currencies}}, "required": ["amount", "from_currency", "to_currency"]}},
+        {"name": "distance", "description": "Distance between two cities.",
+         "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "other_city": {"type": "string"}},
+                        "required": ["city", "other_city"]}},
+        {"name": "swap", "description": "Swap a thing.",
+         "parameters": {"type": "object", "properties": {"a": {"type": "string", "enum": ["x"]},
+                                                         "b": {"type": "string", "enum": ["x"]}}, "required": ["a", "b"]}},
+    ]  # fmt: skip
+    calls: dict[str, list[dict]] = defaultdict(list)
+    for s in _generate(tools, n=300, seed=3, langs=("en",), mix=parse_mix("single=1")):
+        for m in s.messages:
+            for c in m.tool_calls or []:
+                calls[c.name].append(c.arguments)
+    assert len(calls["convert_currency"]) >= 30 and len(calls["distance"]) >= 30 and calls["swap"]
+    assert all(a["from_currency"] != a["to_currency"] for a in calls["convert_currency"])
+    assert all(a["city"] != a["other_city"] for a in calls["distance"])
+    assert all(a == {"a": "x", "b": "x"} for a in calls["swap"])

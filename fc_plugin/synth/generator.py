@@ -35,8 +35,9 @@ from fc_plugin.synth import banks
 from fc_plugin.synth.dates import REFERENCE_DATE, today_line
 from fc_plugin.synth.mock import grounded_answer, mock_result, result_json
 from fc_plugin.synth.utterances import LANGS, Phrasebook
-from fc_plugin.synth.values import Arg, Drawer, ValueContext, make_drawer
+from fc_plugin.synth.values import Arg, Drawer, ValueContext, bank_key, make_drawer
 
+DISTINCT_TRIES = 20  # redraws for a value another parameter of the same call already drew from the same bank
 CATEGORIES = ("single", "parallel", "no_call", "multi_round", "slot_filling")
 DEFAULT_MIX = {"single": 0.3, "parallel": 0.15, "no_call": 0.2, "multi_round": 0.2, "slot_filling": 0.15}
 MAX_RETRIES = 400  # consecutive duplicates before a category is declared exhausted
@@ -132,6 +133,7 @@ class Generator:
         ]
         self.seen: set[bytes] = set()
         self._drawers: dict[tuple[str, str], Drawer] = {}
+        self._bank_keys: dict[tuple[str, str], tuple[Any, ...] | None] = {}
         self._bank_left: dict[tuple[str, str], list[Any]] = {}
         self._makers = {"single": self._single, "parallel": self._parallel, "no_call": self._no_call,
                         "multi_round": self._multi_round, "slot_filling": self._slot_filling}  # fmt: skip
@@ -267,14 +269,32 @@ class Generator:
         return [t for t in pool if t["name"] in keep]
 
     # ---- building blocks -------------------------------------------------------------------------
-    def _draw(self, tool: str, params: list[str], lang: str, rng: random.Random) -> Args:
-        out = {}
+    def _draw(self, tool: str, params: list[str], lang: str, rng: random.Random, besides: Args | None = None) -> Args:
+        """Values for `params` of one call (`besides`: the call's values drawn before); parameters drawn from
+        the same bank get distinct values (redrawn up to DISTINCT_TRIES times: a one-value bank still gives its value)."""
+        out: Args = {}
+        taken: dict[tuple[Any, ...], list[Any]] = {}
+        for p, arg in (besides or {}).items():
+            key = self._bank_keys.get((tool, p))
+            if key is not None:
+                taken.setdefault(key, []).append(arg.value)
         for p in params:
             drawer = self._drawers.get((tool, p))
             if drawer is None:
                 schema = self.book.properties(tool)[p]
-                drawer = self._drawers[tool, p] = make_drawer(tool, p, schema if isinstance(schema, dict) else {}, self.values)
-            out[p] = drawer(lang, rng)
+                schema = schema if isinstance(schema, dict) else {}
+                drawer = make_drawer(tool, p, schema, self.values)
+                self._drawers[tool, p] = drawer
+                self._bank_keys[tool, p] = bank_key(tool, p, schema, self.values)
+            arg = drawer(lang, rng)
+            key = self._bank_keys[tool, p]
+            if key is not None:
+                for _ in range(DISTINCT_TRIES):
+                    if arg.value not in taken.get(key, ()):
+                        break
+                    arg = drawer(lang, rng)
+                taken.setdefault(key, []).append(arg.value)
+            out[p] = arg
         return out
 
     def _request(self, tool: str, lang: str, rng: random.Random) -> tuple[str, Args, Any]:
@@ -306,7 +326,7 @@ class Generator:
             params = [p for p in params if p in required] + [p for p in params if p not in required]
         for param in params:
             for _ in range(6):
-                new = self._draw(tool, [param], lang, rng)[param]
+                new = self._draw(tool, [param], lang, rng, besides={k: a for k, a in args.items() if k != param})[param]
                 if new.value != args[param].value and new.surface != args[param].surface:
                     return param, {**args, param: new}
         return None
@@ -462,7 +482,7 @@ class Generator:
         missing = rng.choice(self.book.required(tool))
         template, params = self.book.choose_params(tool, lang, rng, missing=missing)
         args = self._draw(tool, params, lang, rng)
-        given = self._draw(tool, [missing], lang, rng)[missing]
+        given = self._draw(tool, [missing], lang, rng, besides=args)[missing]
         ask_text = self.book.request(tool, template, args, lang, rng)
         full = {p: args[p] if p != missing else given for p in [*params, missing]}
         ordered = {p: full[p] for p in self.book.properties(tool) if p in full}
@@ -482,8 +502,8 @@ class Generator:
             ta, pa = self.book.choose_params(a, lang, rng)
             tb, pb = self.book.choose_params(b, lang, rng)
             common = self._draw(a, sorted(shared), lang, rng)
-            args_a = {p: common.get(p) or self._draw(a, [p], lang, rng)[p] for p in pa}
-            args_b = {p: common.get(p) or self._draw(b, [p], lang, rng)[p] for p in pb}
+            args_a = {p: common.get(p) or self._draw(a, [p], lang, rng, besides=common)[p] for p in pa}
+            args_b = {p: common.get(p) or self._draw(b, [p], lang, rng, besides=common)[p] for p in pb}
             out = []
             for tool, template, args in ((a, ta, args_a), (b, tb, args_b)):
                 msgs = [Message("user", self.book.request(tool, template, args, lang, rng)),

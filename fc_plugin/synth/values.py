@@ -177,6 +177,24 @@ def make_drawer(tool: str, name: str, schema: dict[str, Any], ctx: ValueContext)
     return lambda lang, rng: _string(name, schema, lang, rng, ctx)
 
 
+def bank_key(tool: str, name: str, schema: dict[str, Any], ctx: ValueContext) -> tuple[Any, ...] | None:
+    """What a string parameter's values are drawn from (its user bank, enum/examples or named bank), so
+    parameters of one call that share it can be given distinct values (no `convert_currency` from JPY to JPY);
+    None for constants, numbers, booleans, arrays and objects (equal values there are ordinary)."""
+    user = ctx.user_values.get(f"{tool}.{name}") or ctx.user_values.get(name)
+    if user:
+        return ("values", *map(repr, user))
+    if "const" in schema:
+        return None
+    for key in ("enum", "examples"):
+        values = schema.get(key)
+        if isinstance(values, list) and values:
+            return ("values", *map(repr, values))
+    if schema_type(schema) not in (None, "string"):
+        return None
+    return ("kind", param_kind(name, schema))
+
+
 def _bounds(schema: dict[str, Any]) -> tuple[float | None, bool, float | None, bool]:
     """(low, low exclusive, high, high exclusive) from draft-4 (boolean) or draft-6+ (number) keywords."""
     lo, hi = schema.get("minimum"), schema.get("maximum")
