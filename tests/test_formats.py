@@ -897,3 +897,25 @@ def test_type_names_of_every_dialect_we_read_are_known() -> None:
     schema = to_json_schema({"type": "object", "properties": {n: {"type": n} for n in names}})
     assert {n: schema["properties"][n].get("type") for n in names} == names
     assert to_json_schema({"type": "object", "properties": {"a": {"type": "any"}}})["properties"]["a"] == {}
+
+
+def test_bfcl_picks_the_first_allowed_value_that_validates_and_keeps_required_ones() -> None:
+    """Possible answers list allowed values per parameter: a required one is never omitted when a value is
+    allowed, and a value that breaks the schema (None for a string) gives way to the next allowed one."""
+    from fc_plugin.convert import bfcl
+
+    question = {
+        "id": "live_multiple_7-3-0",
+        "question": [[{"role": "user", "content": "List 100 repositories of octocat, sorted by stars."}]],
+        "function": [{"name": "list_repos", "description": "List repositories.", "parameters": {
+            "type": "dict", "required": ["owner", "perPage"], "properties": {
+                "owner": {"type": "string"}, "perPage": {"type": "integer"},
+                "sort": {"type": "string", "enum": ["stars", "updated"]}, "note": {"type": "string"},
+                "page": {"type": "integer"}}}}],
+    }  # fmt: skip
+    truth = [{"list_repos": {"owner": ["octocat"], "perPage": ["", 100], "sort": [None, "stars"],
+                             "note": ["", None], "page": [None]}}]  # fmt: skip
+    (sample,) = bfcl.convert(question, {"possible_answers": {question["id"]: truth}})
+    (call,) = sample.messages[-1].tool_calls
+    # page: no allowed value validates, so the first is kept and validation reports it (nothing invented)
+    assert call.arguments == {"owner": "octocat", "perPage": 100, "sort": "stars", "page": None}

@@ -4,7 +4,8 @@ A question record is `{"id", "question": [[{"role", "content"}]], "function": [.
 `question` a string, `function` one object) with Gorilla-typed schemas (`dict`, `float`, `tuple`,
 `any`, `integer`, Java/JS `String`...). The calls come from the possible-answer record with the same
 id, `{"id", "ground_truth": [{"func": {"arg": [allowed values...]}}]}` - several entries = a parallel
-call. Of the allowed values the first is taken; `""` means "may be omitted" (so it is omitted), and
+call. Of the allowed values the first that validates against the parameter's schema is taken; `""`
+means "may be omitted" (omitted when it comes first, unless the parameter is required), and
 `dict` arguments (or lists of dicts) hold allowed-value lists per key, resolved the same way.
 
 `load_context(paths)` indexes the possible answers found among `paths` and in `possible_answer/NAME`
@@ -15,6 +16,7 @@ and rejected (`missing_answer`) elsewhere. Multi-turn categories (no `function` 
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -71,29 +73,72 @@ def load_context(paths: list[str]) -> dict[str, Any]:
     return {"possible_answers": answers}
 
 
-def _pick(allowed: Any, schema: dict[str, Any]) -> tuple[Any, bool]:
-    """First allowed value -> (value, present); `""` (or no alternatives) means omitted."""
-    if isinstance(allowed, list):
-        if not allowed:
-            return None, False
-        allowed = allowed[0]
-    if allowed == "":
-        return None, False
+_NONE = object()  # no allowed value yet (None itself can be one)
+
+
+def _pick(allowed: Any, schema: dict[str, Any], required: bool = False) -> tuple[Any, bool]:
+    """The first allowed value that validates against the parameter's schema -> (value, present).
+
+    `""` means "may be omitted": taken when it comes first, unless the parameter is required and a
+    value is allowed. When no allowed value validates, the first one is kept (validation then
+    rejects the sample with its reason) - never a value that is not among the allowed ones.
+    """
+    options = allowed if isinstance(allowed, list) else [allowed]
+    first: Any = _NONE
+    for option in options:
+        if option == "":
+            if not required:
+                return None, False  # omitting an optional parameter always validates
+            continue
+        value = _resolved_value(option, schema)
+        if _validates(value, schema):
+            return value, True
+        first = value if first is _NONE else first
+    return (first, True) if first is not _NONE else (None, False)
+
+
+def _resolved_value(allowed: Any, schema: dict[str, Any]) -> Any:
+    """A `dict` argument (or a list of dicts) holds allowed-value lists per key: resolve them too."""
     kind = schema.get("type")
     if kind == "object" and isinstance(allowed, dict):
-        return _resolve(allowed, schema), True
+        return _resolve(allowed, schema)
     items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
     if kind == "array" and isinstance(allowed, list) and items.get("type") == "object":
-        return [_resolve(v, items) if isinstance(v, dict) else v for v in allowed], True
-    return allowed, True
+        return [_resolve(v, items) if isinstance(v, dict) else v for v in allowed]
+    return allowed
+
+
+def _validates(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether `value` fits the parameter's schema (a broken schema judges nothing: validation reports it)."""
+    try:
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        return validator is None or validator.is_valid(value)
+    except (TypeError, ValueError, RecursionError):
+        return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _validator(schema_json: str) -> Any:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    schema = json.loads(schema_json)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError:
+        return None
+    return Draft202012Validator(schema)
 
 
 def _resolve(alternatives: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """`{"arg": [allowed...]}` -> `{"arg": first allowed}` with omitted arguments left out."""
+    """`{"arg": [allowed...]}` -> `{"arg": first allowed value that validates}`, omitted arguments left out."""
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    listed = schema.get("required")
+    required = {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
     out = {}
     for name, allowed in alternatives.items():
-        value, present = _pick(allowed, props.get(name) if isinstance(props.get(name), dict) else {})
+        sub = props.get(name) if isinstance(props.get(name), dict) else {}
+        value, present = _pick(allowed, sub, required=name in required)
         if present:
             out[name] = value
     return out
