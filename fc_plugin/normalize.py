@@ -7,7 +7,7 @@
   `"required": true` flags and a missing top-level `"type": "object"`.
 - `normalize_tool(tool)`: `{"type": "function", "function": {...}}` or plain -> `{"name", "description", "parameters"}`.
 - `parse_arguments(value)` / `parse_json_value(value)`: JSON, double-encoded JSON or Python literals.
-- `split_thought(text)`: a leading `<thought>...</thought>` split off the text.
+- `split_thought(text)`: a leading thought (`<think>...</think>`, `<thought>...</thought>`) split off the text.
 - `normalize_sample(sample)`: the canonical form writers expect (see its docstring).
 """
 
@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from fc_plugin.convert import ConvertError
+from fc_plugin.formats import lf_messages
 from fc_plugin.io import json_key, loads
 from fc_plugin.sample import Message, Sample, ToolCall
 
@@ -48,7 +49,6 @@ _SUB_SCHEMA = ("items", "additionalProperties", "not", "contains", "propertyName
 _SUB_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 
-_THOUGHT_RE = re.compile(r"^\s*<thought>(.*?)</thought>\s*", re.DOTALL)
 
 
 class UnknownTypeName(ValueError):
@@ -394,11 +394,11 @@ def parse_arguments(value: Any) -> dict[str, Any]:
 
 
 def split_thought(text: str) -> tuple[str | None, str]:
-    """Split a leading `<thought>...</thought>` off `text`: returns (thought or None, rest)."""
-    m = _THOUGHT_RE.match(text) if isinstance(text, str) else None
-    if not m:
+    """Split a leading thought (`<think>...</think>` or `<thought>...</thought>`) off `text`: (thought or None, rest)."""
+    if not isinstance(text, str):
         return None, text
-    return m.group(1).strip() or None, text[m.end() :]
+    thought, rest = lf_messages.split_thought(text)
+    return thought or None, rest
 
 
 def _clip(value: Any, limit: int = 120) -> str:

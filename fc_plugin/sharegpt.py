@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from array import array
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fc_plugin.convert import ConvertError
+from fc_plugin.formats.lf_messages import split_thought, with_thought
 from fc_plugin.io import merge_dataset_info, publish, read_dataset_info
 from fc_plugin.normalize import parse_arguments, parse_json_value
 from fc_plugin.sample import Message, Sample, ToolCall
@@ -38,17 +38,7 @@ SHAREGPT_ENTRY: dict[str, Any] = {
     },
 }
 
-_THOUGHT_PREFIX = re.compile(r"<thought>(.*?)</thought>", re.DOTALL)
 _RESULT_KEYS = {"name", "content"}
-
-
-def _with_thought(thought: str | None, text: str) -> str:
-    return f"<thought>{thought}</thought>{text}" if thought else text
-
-
-def _take_thought(value: str) -> tuple[str | None, str]:
-    m = _THOUGHT_PREFIX.match(value)
-    return (m.group(1), value[m.end() :]) if m else (None, value)
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -88,10 +78,10 @@ def to_sharegpt(sample: Sample, tools_json: str | None = None) -> dict[str, Any]
             thought = "\n".join(t for t in (m.thought, m.content) if t) or None  # text beside calls
             calls = [c.to_dict() for c in m.tool_calls]
             payload = _dumps(calls[0] if len(calls) == 1 else calls)
-            turns.append({"from": "function_call", "value": _with_thought(thought, payload)})
+            turns.append({"from": "function_call", "value": with_thought(thought, payload)})
             last_calls = list(m.tool_calls)
         elif m.role == "assistant":
-            turns.append({"from": "gpt", "value": _with_thought(m.thought, m.content)})
+            turns.append({"from": "gpt", "value": with_thought(m.thought, m.content)})
         else:
             raise ConvertError("unknown_role", f"message {i} has role {m.role!r}")
     flush()
@@ -105,7 +95,7 @@ def to_sharegpt(sample: Sample, tools_json: str | None = None) -> dict[str, Any]
 
 
 def _parse_calls(value: str, index: int) -> tuple[str | None, list[ToolCall]]:
-    thought, payload = _take_thought(value)
+    thought, payload = split_thought(value)
     try:
         parsed = parse_json_value(payload)
     except ConvertError as exc:
@@ -170,7 +160,7 @@ def from_sharegpt(row: Any) -> Sample:
         elif role in ("human", "user"):
             messages.append(Message("user", value))
         elif role in ("gpt", "assistant"):
-            thought, text = _take_thought(value)
+            thought, text = split_thought(value)
             messages.append(Message("assistant", text, thought=thought))
         elif role == "function_call":
             thought, last_calls = _parse_calls(value, i)

@@ -15,7 +15,7 @@ from fc_plugin.sample import Message, Sample, ToolCall
 from fc_plugin.sharegpt import SHAREGPT_ENTRY, DatasetWriter, from_sharegpt, to_sharegpt, write_dataset
 
 # -- strategies: valid, normalised canonical samples --------------------------------------------
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).filter(lambda t: "<thought>" not in t)
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).filter(lambda t: "<thought>" not in t and "</think>" not in t)
 nonempty = text.filter(lambda t: t.strip() != "")
 names = st.from_regex(r"[a-z][a-z_0-9]{0,12}", fullmatch=True)
 json_scalar = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | text
@@ -68,14 +68,24 @@ def test_row_shape_matches_llamafactory_sharegpt() -> None:
     row = to_sharegpt(s)
     assert [t["from"] for t in row["conversations"]] == ["human", "function_call", "observation", "gpt"]
     assert row["system"] == "Be brief." and json.loads(row["tools"])[0]["name"] == "w"
-    thought, payload = row["conversations"][1]["value"].split("</thought>")
-    assert thought == "<thought>Two cities."
+    thought, payload = row["conversations"][1]["value"].split("\n</think>\n\n")  # LLaMA-Factory's thought_words
+    assert thought == "<think>\nTwo cities."
     assert json.loads(payload) == [{"name": "w", "arguments": {"city": "Beijing"}}, {"name": "w", "arguments": {"city": "Shanghai"}}]
     assert json.loads(row["conversations"][2]["value"]) == [{"name": "w", "content": "21"}, {"name": "w", "content": "18"}]
     single = to_sharegpt(Sample([Message("user", "q"), Message("assistant", "", [ToolCall("w", {})]), Message("tool", "ok", name="w"),
                                  Message("assistant", "done")]))  # fmt: skip
     assert single["conversations"][1]["value"] == '{"name": "w", "arguments": {}}'
     assert single["conversations"][2]["value"] == "ok"
+
+
+def test_thoughts_in_the_older_form_are_still_read() -> None:
+    old = {"conversations": [{"from": "human", "value": "q"},
+                             {"from": "function_call", "value": '<thought>Look it up.</thought>{"name": "w", "arguments": {}}'},
+                             {"from": "observation", "value": "ok"},
+                             {"from": "gpt", "value": " <thought> Say it. </thought>\nIt is ok."}], "tools": "[]"}  # fmt: skip
+    sample = from_sharegpt(old)
+    assert [m.thought for m in sample.messages] == [None, "Look it up.", None, "Say it."]
+    assert sample.messages[-1].content == "It is ok." and sample.messages[1].tool_calls[0].name == "w"
 
 
 @pytest.mark.parametrize(

@@ -187,11 +187,16 @@ def test_length_checker_flags_calls_cut_mid_json(tiny_model) -> None:
 
 def test_length_with_a_template_and_template_errors(tiny_model) -> None:
     thought = sample(user(), Message("assistant", "", [ToolCall("get_weather", {"city": "B"})], thought="Need the weather."))
-    # the stock qwen template cannot render a <thought> before the call JSON: LLaMA-Factory would abort
-    problems = validate_sample(thought, tokenizer=str(tiny_model), cutoff_len=4096, template="qwen")
-    assert [p.code for p in problems] == ["template_error"]
-    checker = LengthChecker(str(tiny_model), cutoff_len=4096, template="fc_json_qwen")
+    # a thought is stored in LLaMA-Factory's own convention (<think>...</think>): a stock template trains it
+    assert validate_sample(thought, tokenizer=str(tiny_model), cutoff_len=4096, template="qwen") == []
     from fc_plugin.sharegpt import to_sharegpt
+
+    # the older <thought>...</thought> form is what stock templates cannot parse: reported, not a crash
+    old = to_sharegpt(thought)
+    old["conversations"][1]["value"] = '<thought>Need the weather.</thought>{"name": "get_weather", "arguments": {}}'
+    stock = LengthChecker(str(tiny_model), cutoff_len=4096, template="qwen")
+    assert [p.code for p in stock.measure(old)[1]] == ["template_error"]
+    checker = LengthChecker(str(tiny_model), cutoff_len=4096, template="fc_json_qwen")
 
     total, problems = checker.measure(to_sharegpt(thought))
     assert problems == [] and total > 10

@@ -2,8 +2,11 @@
 
 Data conventions (ShareGPT `function_call` / `gpt` values and `observation` values):
 - a `function_call` value is JSON, one `{"name", "arguments"}` object or a list of them (parallel
-  calls), optionally preceded by `<thought>...</thought>`; `arguments` may also be a JSON string;
-- a `gpt` value may start with `<thought>...</thought>`;
+  calls), optionally preceded by a thought; `arguments` may also be a JSON string;
+- a `gpt` value may start with a thought;
+- a thought is stored in LLaMA-Factory's own convention, its default `thought_words`
+  `<think>\n...\n</think>\n\n` (DATA_THOUGHT_WORDS), which every stock template strips from a
+  `function_call` value before parsing its JSON; the older `<thought>...</thought>` is still read;
 - an `observation` holding the results of a parallel call is a JSON list of `{"name", "content"}`
   objects (fc_plugin.sharegpt's convention), or the results joined with RESULT_SEPARATOR
   (LLaMA-Factory's own OpenAI-converter convention).
@@ -19,14 +22,28 @@ from fc_plugin.formats.checks import check_calls
 from fc_plugin.formats.parsing import snippet
 
 RESULT_SEPARATOR = "\n</tool_response>\n<tool_response>\n"
-THOUGHT_WORDS = ("<thought>", "</thought>")
-_THOUGHT_PREFIX = re.compile(r"\A\s*<thought>(.*?)</thought>\s*", re.S)
+THOUGHT_WORDS = ("<thought>", "</thought>")  # how our templates' formats mark a thought in the model's output
+DATA_THOUGHT_WORDS = ("<think>\n", "\n</think>\n\n")  # how a thought is stored in data (LLaMA-Factory's default)
+_THOUGHT_EXACT = re.compile(r"\A<think>\n(.*?)\n</think>\n\n|\A<thought>(.*?)</thought>", re.S)  # as written
+_THOUGHT_LOOSE = re.compile(r"\A\s*(?:<think>(.*?)</think>|<thought>(.*?)</thought>)\s*", re.S)
 
 
 def split_thought(value: str) -> tuple[str | None, str]:
-    """(thought, rest) for a value that may start with `<thought>...</thought>`."""
-    match = _THOUGHT_PREFIX.match(value)
-    return (match[1].strip(), value[match.end() :]) if match else (None, value)
+    """(thought, rest) for a value that may start with a thought: `<think>\n...\n</think>\n\n` as
+    `with_thought` writes it (the thought kept exactly), else `<think>...</think>` or the older
+    `<thought>...</thought>` with any whitespace around (the thought stripped); None when there is none."""
+    match = _THOUGHT_EXACT.match(value)
+    if match:
+        return (match[1] if match[1] is not None else match[2]), value[match.end() :]
+    match = _THOUGHT_LOOSE.match(value)
+    if not match:
+        return None, value
+    return (match[1] if match[1] is not None else match[2]).strip(), value[match.end() :]
+
+
+def with_thought(thought: str | None, value: str) -> str:
+    """A data value with `thought` in front, in LLaMA-Factory's convention (the value itself when no thought)."""
+    return f"{DATA_THOUGHT_WORDS[0]}{thought}{DATA_THOUGHT_WORDS[1]}{value}" if thought else value
 
 
 def decode_function_message(content: str, where: str) -> tuple[str | None, list[dict[str, Any]]]:
