@@ -919,3 +919,26 @@ def test_bfcl_picks_the_first_allowed_value_that_validates_and_keeps_required_on
     (call,) = sample.messages[-1].tool_calls
     # page: no allowed value validates, so the first is kept and validation reports it (nothing invented)
     assert call.arguments == {"owner": "octocat", "perPage": 100, "sort": "stars", "page": None}
+
+
+def test_toolbench_user_text_after_a_function_result_is_joined_to_it_and_noted() -> None:
+    """ToolLLaMA DFS trajectories put a user turn right after a function result when the search backtracks;
+    LLaMA-Factory's ShareGPT cannot hold it there, so it is joined to that result and `meta.rewrites` says so."""
+    from fc_plugin.convert import toolbench
+    from fc_plugin.sharegpt import to_sharegpt
+    from fc_plugin.validate import validate_sample
+
+    record = json.loads(json.dumps(json.loads((RAW / "toolbench.json").read_text(encoding="utf-8"))[1]))
+    conv = record["conversations"]
+    first_result = next(i for i, t in enumerate(conv) if t["from"] == "function")
+    retry = ("This is not the first time you try this task, all previous trails failed.\n"
+             "Before you generate my thought for this state, I will first show you your previous actions.")  # fmt: skip
+    conv.insert(first_result + 1, {"from": "user", "value": retry})
+    (sample,) = toolbench.convert(record)
+    joined = [m for m in sample.messages if m.role == "tool" and retry in m.content]
+    assert len(joined) == 1 and joined[0].content.startswith(conv[first_result]["value"])
+    assert [m.role for m in sample.messages].count("user") == 1
+    assert sample.meta["rewrites"] and "joined" in sample.meta["rewrites"][0]
+    assert validate_sample(sample) == [] and json.loads(to_sharegpt(sample)["meta"])["rewrites"]
+    (plain,) = toolbench.convert(json.loads((RAW / "toolbench.json").read_text(encoding="utf-8"))[1])
+    assert "rewrites" not in plain.meta

@@ -6,6 +6,12 @@ Roles system/user/assistant/function. The system prompt is the AutoGPT ReAct boi
 `Thought: ...\\nAction: name\\nAction Input: {...}`; each becomes a call with its thought, and the
 final `Finish` with `return_type: give_answer` becomes the answer text. A trajectory that ends in
 `give_up_and_restart` is rejected (`gave_up`): it teaches nothing worth training on.
+
+DFS trajectories put a user turn right after a function result when the search backtracks ("This is
+not the first time you try this task, all previous trails failed..."). LLaMA-Factory's ShareGPT has
+no place for it (a result is followed by the assistant), so that text is joined to the result it
+follows, after JOINED_USER_TEXT, and the sample's `meta.rewrites` says where: the model still reads
+it, at the same point of the conversation, and nothing is changed silently.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ _ROLES = {"system": "system", "user": "user", "assistant": "assistant", "functio
 _STEP_RE = re.compile(r"^\s*(?:Thought:\s*(.*?)\s*)?Action:\s*(.*?)\s*\nAction Input:\s*(.*?)\s*$", re.DOTALL)
 _APIS_MARKER = "you have access to the following APIs"
 _FINISH = "Finish"
+JOINED_USER_TEXT = "\n\nUser: "  # between a function result and the user text that followed it
 
 
 def detect(record: dict) -> bool:
@@ -66,11 +73,18 @@ def convert(record: dict) -> list[Sample]:
     tools: list[dict] = []
     messages: list[Message] = []
     last_calls: list[ToolCall] = []
+    rewrites: list[str] = []
     for where, role, value in sharegpt_turns(conv, _ROLES):
         if role == "system":
             tools = _tools(value)
         elif role == "user":
-            messages.append(Message("user", re.sub(r"\s*Begin!\s*$", "", value).strip()))
+            text = re.sub(r"\s*Begin!\s*$", "", value).strip()
+            if messages and messages[-1].role == "tool":  # DFS: "This is not the first time you try this task..."
+                last = messages[-1]
+                messages[-1] = Message("tool", f"{last.content}{JOINED_USER_TEXT}{text}", name=last.name)
+                rewrites.append(f"{where}: user text after a tool result, joined to that result")
+                continue
+            messages.append(Message("user", text))
         elif role == "tool":
             messages.append(Message("tool", value, name=last_calls[0].name if len(last_calls) == 1 else None))
         else:
@@ -97,4 +111,4 @@ def convert(record: dict) -> list[Sample]:
                 messages.append(Message("assistant", "", last_calls, thought))
     if not tools:
         raise ConvertError("empty_tools", "no system turn with the API list")
-    return [Sample(messages, tools, record_id(record))]
+    return [Sample(messages, tools, record_id(record), {"rewrites": rewrites} if rewrites else {})]
