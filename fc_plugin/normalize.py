@@ -301,7 +301,13 @@ def normalize_tool(tool: Any) -> dict[str, Any]:
     elif not isinstance(description, str):
         description = json.dumps(description, ensure_ascii=False)
     params = tool.get("parameters", tool.get("arguments", tool.get("input_schema")))
-    return {"name": name.strip(), "description": description, "parameters": to_json_schema(params)}
+    schema = to_json_schema(params)
+    lifted = tool.get("required")  # xLAM rows (and LLaMA-Factory's v1 demo) put `required` beside `parameters`
+    if isinstance(lifted, list) and lifted and "required" not in schema:
+        if not all(isinstance(r, str) for r in lifted):
+            raise ConvertError("invalid_tool_schema", f"{name}: `required` beside `parameters` must list names, got {lifted!r}")
+        schema = {**schema, "required": lifted}
+    return {"name": name.strip(), "description": description, "parameters": schema}
 
 
 def normalize_tools(tools: Any) -> list[dict[str, Any]]:

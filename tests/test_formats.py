@@ -30,6 +30,7 @@ SAMPLE_FILES = {
     "toolbench": "toolbench.json",
     "bfcl": "bfcl.json",
     "sharegpt": "sharegpt.json",
+    "lf_v1": "lf_v1.jsonl",
 }
 
 # The categories each sample file must cover (what the format can express).
@@ -44,6 +45,7 @@ COVERAGE = {
     "toolbench": {"multi_round"},
     "bfcl": {"single", "parallel", "no_call"},
     "sharegpt": {"parallel", "multi_round", "no_call", "slot_filling"},
+    "lf_v1": {"single", "parallel", "multi_round", "no_call"},
 }
 
 
@@ -942,3 +944,26 @@ def test_toolbench_user_text_after_a_function_result_is_joined_to_it_and_noted()
     assert validate_sample(sample) == [] and json.loads(to_sharegpt(sample)["meta"])["rewrites"]
     (plain,) = toolbench.convert(json.loads((RAW / "toolbench.json").read_text(encoding="utf-8"))[1])
     assert "rewrites" not in plain.meta
+
+
+def test_llamafactory_v1_parts_reasoning_parallel_results_and_required_beside_parameters() -> None:
+    """LLaMA-Factory's own v1 format: reasoning parts become thoughts, tool_call parts calls, a parallel
+    call's JSON list of results one tool message each; `required` written beside `parameters` (as in its
+    demo file) is kept; a broken tool_call part is rejected naming the part."""
+    no_call, movie, circles, chinese, stringified = (one("lf_v1", i) for i in range(5))
+    assert no_call.messages[-1].thought.startswith("No tool") and not no_call.messages[-1].tool_calls
+    assert no_call.tools[0]["parameters"]["required"] == ["identifier"]  # beside `parameters` in the raw tool
+    assert calls(movie) == [[("get_movie_details", {"title": "Inception"})], [("get_movie_details", {"title": "The Dark Knight"})]]
+    assert calls(circles) == [[("circle_area", {"radius": 1.5}), ("circle_area", {"radius": 3})]]
+    results = [m for m in circles.messages if m.role == "tool"]
+    assert [(m.name, m.content) for m in results] == [
+        ("circle_area", "{'area': 7.0686, 'radius': 1.5}"), ("circle_area", "{'area': 28.2743, 'radius': 3}")
+    ]  # fmt: skip
+    assert chinese.messages[1].thought == "用户想知道北京的天气，调用 get_weather。" and calls(chinese) == [[("get_weather", {"city": "北京"})]]
+    assert calls(stringified) == [[("get_device_asset_by_identifier", {"identifier": "88-B"})]]  # arguments as a JSON string
+    broken = json.loads(json.dumps(load_records("lf_v1")[4]))
+    broken["messages"][1]["content"][0]["value"] = '{"name": "circle_area", "arguments": {"radius": 2'
+    with pytest.raises(ConvertError, match=r"messages\[1\]\.content\[0\]") as info:
+        FORMATS["lf_v1"].convert(broken)
+    assert info.value.code == "invalid_json"
+    assert detect_format(load_records("lf_v1")) == "lf_v1" and detect_format(load_records("openai")) == "openai"

@@ -30,6 +30,7 @@ FORMAT_MODULES = [
     "toolbench",
     "seed003",
     "alpaca_fc",
+    "lf_v1",
     "openai",
     "sharegpt",
 ]

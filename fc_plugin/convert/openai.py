@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fc_plugin.convert import ConvertError
+from fc_plugin.convert import ConvertError, lf_v1
 from fc_plugin.convert._common import field, record_id, text_content
 from fc_plugin.normalize import normalize_tools, parse_arguments
 from fc_plugin.sample import Message, Sample, ToolCall
@@ -28,12 +28,13 @@ _ROLES = {
 
 
 def detect(record: dict) -> bool:
-    """An object with a `messages` list of `{"role": ...}` dicts."""
+    """An object with a `messages` list of `{"role": ...}` dicts (not LLaMA-Factory v1's `{"type", "value"}` parts)."""
     messages = record.get("messages")
     return (
         isinstance(messages, list)
         and bool(messages)
         and all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages[:8])
+        and not lf_v1.detect(record)
     )
 
 
