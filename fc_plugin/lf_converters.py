@@ -6,6 +6,8 @@
 validate as `fc-plugin convert` and comes out in LLaMA-Factory's aligned columns (`_prompt`,
 `_response`, `_system`, `_tools`, `_images`, `_videos`, `_audios`). An invalid row is logged with
 our reason code and turned into an empty example, which LLaMA-Factory then drops - never silently.
+A local file with an fc_* formatting is read as raw records (`load_raw_records`): Arrow never types
+them, so mixed field types and differently shaped tools reach the converter exactly as written.
 
 `HUB_DATASETS` are dataset_info.json entries for the public sets, trained on with no conversion step.
 """
@@ -37,6 +39,7 @@ HUB_DATASETS: dict[str, dict[str, Any]] = {
 }
 
 _EMPTY_MEDIA = {"_images": None, "_videos": None, "_audios": None}
+RAW_COLUMN = "fc_raw_record"  # a local fc_* file is loaded as one string per record: the record as written
 _ROLES = {"human": "user", "gpt": "assistant", "observation": "observation", "function_call": "function"}
 
 
@@ -86,6 +89,7 @@ def _base_class() -> type:
     from llamafactory.data.converter import DatasetConverter
     from llamafactory.extras import logging
 
+    from fc_plugin.io import loads
     from fc_plugin.normalize import normalize_sample
     from fc_plugin.sharegpt import core_json, to_sharegpt
     from fc_plugin.validate import utf8_or_problem, validate_sample
@@ -114,7 +118,13 @@ def _base_class() -> type:
             return _dropped()
 
         def __call__(self, example: dict[str, Any]) -> dict[str, Any]:
-            record = _strip_nulls(example)
+            if RAW_COLUMN in example:  # loaded by load_raw_records: parse the record as written
+                try:
+                    record = loads(example[RAW_COLUMN])
+                except ValueError as exc:
+                    return self._drop(example[RAW_COLUMN][:80], "invalid_json", str(exc))
+            else:  # a hub dataset: the row as Arrow typed it
+                record = _strip_nulls(example)
             try:
                 samples = convert_record(get_format(self.format_name), record, self._context())
             except ConvertError as exc:
@@ -163,7 +173,9 @@ def __getattr__(name: str) -> Any:
 
 
 def register_converters() -> list[str]:
-    """Register every `fc_<format>` converter with LLaMA-Factory (idempotent). Returns their names."""
+    """Register every `fc_<format>` converter with LLaMA-Factory (idempotent), and have local fc_* files
+    loaded as raw records (`load_raw_records`). Returns their names."""
+    from llamafactory.data import loader
     from llamafactory.data.converter import DATASET_CONVERTERS, register_dataset_converter
 
     names = []
@@ -171,7 +183,77 @@ def register_converters() -> list[str]:
         if lf_name not in DATASET_CONVERTERS:
             register_dataset_converter(lf_name, converter_class(lf_name))
         names.append(lf_name)
+    if not getattr(loader._load_single_dataset, "fc_raw_records", False):
+        loader._load_single_dataset = _raw_records_first(loader._load_single_dataset)
     return names
+
+
+def _raw_records_first(load_single: Any) -> Any:
+    """LLaMA-Factory's `_load_single_dataset`, except that a local file (or folder) with an fc_* formatting
+    is read by `load_raw_records`; everything else goes to LLaMA-Factory unchanged."""
+    import functools
+
+    @functools.wraps(load_single)
+    def load(dataset_attr: Any, model_args: Any, data_args: Any, training_args: Any) -> Any:
+        if dataset_attr.load_from != "file" or dataset_attr.formatting not in lf_names():
+            return load_single(dataset_attr, model_args, data_args, training_args)
+        return load_raw_records(dataset_attr, model_args, data_args, training_args)
+
+    load.fc_raw_records = True  # type: ignore[attr-defined]
+    return load
+
+
+def _raw_texts(paths: list[str], signature: str) -> Any:
+    """One `{RAW_COLUMN: text}` row per record of `paths`, as written (`signature`: the files' sizes and
+    times, so the datasets cache is rebuilt when a file changes)."""
+    from fc_plugin.convert.reader import iter_records
+
+    for path in paths:
+        for record in iter_records(path, parse=False):
+            text = record.text if record.text is not None else json.dumps(record.value, ensure_ascii=False)
+            yield {RAW_COLUMN: text}
+
+
+def load_raw_records(dataset_attr: Any, model_args: Any, data_args: Any, training_args: Any) -> Any:
+    """A local fc_* dataset as one string column, one row per raw record, then LLaMA-Factory's `align_dataset`.
+
+    Arrow never types the records (it dies on a field that is a string in one row and a number in
+    another, and pads differently shaped objects such as tool `properties` maps with nulls), so the
+    converter parses each record exactly as written: every good row trains and every bad one is
+    dropped with our reason in the log. JSONL, JSON arrays and single objects, files or a folder;
+    `num_samples`, `max_samples` and `streaming` as LLaMA-Factory applies them.
+    """
+    import numpy as np
+    from datasets import Dataset, Features, Value
+    from llamafactory.data.converter import align_dataset
+    from llamafactory.extras import logging
+
+    local = os.path.join(data_args.dataset_dir, dataset_attr.dataset_name)
+    if os.path.isdir(local):
+        paths = sorted(os.path.join(local, name) for name in os.listdir(local))
+    elif os.path.isfile(local):
+        paths = [local]
+    else:
+        raise ValueError(f"File {local} not found.")
+    logging.get_logger(__name__).info_rank0(
+        f"fc-plugin {dataset_attr.formatting}: loading {local} as raw records (each parsed as written)"
+    )
+    signature = ";".join(f"{p}:{os.stat(p).st_size}:{os.stat(p).st_mtime_ns}" for p in paths)
+    dataset = Dataset.from_generator(
+        _raw_texts, gen_kwargs={"paths": paths, "signature": signature},
+        features=Features({RAW_COLUMN: Value("string")}), cache_dir=model_args.cache_dir,
+    )  # fmt: skip
+    if dataset_attr.num_samples is not None and not data_args.streaming:  # as LLaMA-Factory samples
+        target = dataset_attr.num_samples
+        indexes = np.random.permutation(len(dataset))[:target]
+        if target > len(indexes):
+            indexes = np.concatenate((indexes, np.random.choice(len(dataset), target - len(indexes))), axis=0)
+        dataset = dataset.select(indexes)
+    if data_args.max_samples is not None:
+        dataset = dataset.select(range(min(data_args.max_samples, len(dataset))))
+    if data_args.streaming:
+        dataset = dataset.to_iterable_dataset(num_shards=training_args.dataloader_num_workers)
+    return align_dataset(dataset, dataset_attr, data_args, training_args)
 
 
 def hub_entries() -> dict[str, dict[str, Any]]:
@@ -179,4 +261,7 @@ def hub_entries() -> dict[str, dict[str, Any]]:
     return json.loads(json.dumps(HUB_DATASETS))
 
 
-__all__ = ["HUB_DATASETS", "aligned_row", "converter_class", "hub_entries", "lf_names", "register_converters"]
+__all__ = [
+    "HUB_DATASETS", "RAW_COLUMN", "aligned_row", "converter_class", "hub_entries", "lf_names", "load_raw_records",
+    "register_converters",
+]  # fmt: skip

@@ -301,6 +301,19 @@ def test_llamafactory_tokenizes_every_converted_sample(tmp_path: Path, tiny_mode
     bad = tmp_path / "raw" / "broken_openai.jsonl"
     bad.write_bytes(line(openai_record("Beijing")) + line(openai_record("Wuhan", name="get_wether")))
     fly_entries["broken_fly"] = {"file_name": "raw/broken_openai.jsonl", "formatting": "fc_openai"}
+    # rows Arrow cannot type as one table: `content` a number in row 31 (dies in Arrow: "changed from string to
+    # number"), tools whose `properties` maps have other shapes, a JSON array file: each record is read as written
+    mixed = [openai_record(f"City{i}") for i in range(40)]
+    mixed[30]["messages"][3]["content"] = 42  # a bad row (wrong_type), dropped with our reason
+    other_tool = [{"type": "function", "function": {"name": "get_time", "description": "Time in a zone.", "parameters": {
+        "type": "object", "properties": {"zone": {"type": "string", "enum": ["UTC", "CET"]}, "fmt": {"type": "integer"}},
+        "required": ["zone"]}}}]  # fmt: skip
+    mixed[5] = openai_record("x", name="get_time", args=json.dumps({"zone": "UTC", "fmt": 24}), tools=other_tool)
+    mixed[6]["tools"] = json.dumps(TOOLS)  # tools as a JSON string in one row, a list in the others
+    (tmp_path / "raw" / "mixed_openai.jsonl").write_bytes(b"".join(line(r) for r in mixed))
+    (tmp_path / "raw" / "mixed_openai_array.json").write_text(json.dumps(mixed), encoding="utf-8")
+    fly_entries["mixed_fly"] = {"file_name": "raw/mixed_openai.jsonl", "formatting": "fc_openai"}
+    fly_entries["mixed_array_fly"] = {"file_name": "raw/mixed_openai_array.json", "formatting": "fc_openai"}
     merge_dataset_info(tmp_path / "dataset_info.json", fly_entries)
 
     names = sorted(written) + sorted(fly_entries)
@@ -310,6 +323,8 @@ def test_llamafactory_tokenizes_every_converted_sample(tmp_path: Path, tiny_mode
         assert counts[f"{name}_fly"]["rows"] == n, f"on-the-fly fc_ converter disagrees on {name}"
     assert counts["broken_fly"]["rows"] == 1
     assert "dropped row" in log and "hallucinated_function" in log and "get_wether" in log
+    assert counts["mixed_fly"]["rows"] == counts["mixed_array_fly"]["rows"] == 39  # every good row trains
+    assert "wrong_type: messages[3]: content must be a string" in log  # (typed by Arrow, the load itself dies)
 
     # our template-exact token count equals what LLaMA-Factory produced
     checker = LengthChecker(str(tiny_model), cutoff_len=8192, template="fc_json_qwen")
