@@ -22,7 +22,6 @@ the build reproduces it.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import random
@@ -36,12 +35,11 @@ from fc_plugin.tiny_model import SPECIAL_TOKENS, TOOL_TOKENS
 
 SHIPPED = Path(__file__).resolve().parent.parent / "models" / "fc_tiny_base"
 PROVENANCE = "fc_plugin_base.json"
-STAGES = ("copy", "mixed", "extra", "records")  # `{name}_steps` settings, run in this order
 CHECK_STEP = 40  # weights are hashed after this step, so a short run can prove the build reproduces
 
 DEFAULTS: dict[str, Any] = dict(
     seed=0, vocab_size=4096, hidden_size=128, layers=4, heads=4, intermediate_size=256,
-    copy_steps=2000, mixed_steps=6000, extra_steps=5000, records_steps=2000, batch_size=16, learning_rate=1e-3,
+    copy_steps=2000, mixed_steps=6000, extra_steps=5000, batch_size=16, learning_rate=1e-3,
 )  # fmt: skip
 
 # Generic vocabulary: common English words, none of them a tool, a synth bank value or a demo prompt word.
@@ -86,7 +84,6 @@ alpha beta gamma delta item value code label field target kind level score color
 amount price weight height width length speed rank group tag note mode status stage step source
 owner author title word number key token part model version region zone route lane seat gate slot
 """.split()
-VERBS = "find make move count open close build draw read write plan keep mark show start stop change fill pay".split()
 FILLER = "so then we can see what you like to do here and there for the next one well ok please now just".split()
 TLDS = ("com", "org", "net", "io", "dev", "info")
 SYLLABLES = [c + v for c in "bdfghklmnprstvz" for v in "aeiou"] + ["qu", "sh", "ch", "th", "ng", "ri", "lo"]
@@ -347,75 +344,6 @@ class Generic:
             ("assistant", json.dumps({key: value}, ensure_ascii=False)),
         ]
 
-    def record_type(self) -> dict[str, Any]:
-        """A generic record type: a JSON Schema with a title ("verb_noun"), a description and typed fields."""
-        verb, noun = self.rng.choice(VERBS), self.pseudo().lower()
-        json_type = {"integer": "integer", "decimal": "number"}
-        properties: dict[str, Any] = {}
-        kinds: dict[str, str] = {}
-        for _ in range(self.rng.randint(1, 4)):
-            key, kind = self.key(), self.typed_value()[0]
-            if key in properties:
-                continue
-            prop: dict[str, Any] = {"type": json_type.get(kind, "string")}
-            if self.rng.random() < 0.5:
-                prop["description"] = self.phrase(2, 5)
-            properties[key], kinds[key] = prop, kind
-        required = [k for k in properties if self.rng.random() < 0.6]
-        schema = {"title": f"{verb}_{noun}", "description": f"{verb.capitalize()} a {noun}.",
-                  "type": "object", "properties": properties, "required": required}  # fmt: skip
-        return {"schema": schema, "verb": verb, "noun": noun, "kinds": kinds}
-
-    def _value_of(self, kind: str) -> Any:
-        while True:
-            found, value = self.typed_value()
-            if found == kind:
-                return value
-
-    def task_records(self) -> list[tuple[str, str]]:
-        """Structured extraction with several record types (JSON Schemas) in context, one JSON line per record.
-
-        The message asks for one to three records (by the type's verb and noun) and gives their fields;
-        optional fields are given or not; a request that no type covers, or that lacks a required
-        field, gets a short reply instead (asked fields are answered in the next turn).
-        """
-        types = [self.record_type() for _ in range(self.rng.randint(1, 5))]
-        listed = "\n".join(json.dumps(t["schema"], ensure_ascii=False) for t in types)
-        system = self.rng.choice(["Fill records from the message.", "Turn the request into records.", ""])
-        system = f"{system}\nRecord types:\n{listed}\nWrite each record as one JSON line.".strip()
-        r = self.rng.random()
-        if r < 0.12:  # no listed type covers the request
-            verb, noun = self.rng.choice(VERBS), self.pseudo().lower()
-            while noun in {t["noun"] for t in types}:
-                noun = self.pseudo().lower()
-            reply = self.rng.choice(["None of the record types covers that.", f"There is no record type to {verb} a {noun}."])
-            return [("system", system), ("user", f"{verb.capitalize()} a {noun}, {self.filler(0, 5)}".strip()),
-                    ("assistant", reply)]  # fmt: skip
-        chosen = [self.rng.choice(types) for _ in range(1 if r < 0.6 else self.rng.randint(2, 3))]
-        asks, lines, missing = [], [], None
-        for t in chosen:
-            fields = {}
-            for key in t["schema"]["properties"]:
-                if key in t["schema"]["required"] or self.rng.random() < 0.5:
-                    fields[key] = self._value_of(t["kinds"][key])
-            if len(chosen) == 1 and t["schema"]["required"] and self.rng.random() < 0.25:
-                missing = self.rng.choice(t["schema"]["required"])
-            mentions = [self._mention(k, v) for k, v in fields.items() if k != missing]
-            self.rng.shuffle(mentions)
-            ask = self.rng.choice(["{V} a {n}", "please {v} a {n}", "{v} the {n}", "I want to {v} a {n}"])
-            ask = ask.format(V=t["verb"].capitalize(), v=t["verb"], n=t["noun"])
-            asks.append(" ".join([ask, *(["with"] if mentions else []), ", ".join(mentions)]).strip())
-            lines.append(json.dumps({"record": t["schema"]["title"], "fields": fields}, ensure_ascii=False))
-        user = "; and ".join(asks) if self.rng.random() < 0.5 else ". Also ".join(asks)
-        turns = [("system", system), ("user", user)]
-        if missing is not None:
-            kind = chosen[0]["kinds"][missing]
-            value = json.loads(lines[0])["fields"][missing]
-            shown = f'"{value}"' if kind in ("word", "phrase") else str(value)
-            turns += [("assistant", self.rng.choice([f"What is the {missing}?", f"Which {missing} should I use?"])),
-                      ("user", self.rng.choice([shown, f"The {missing} is {shown}.", f"Use {shown}."]))]  # fmt: skip
-        return [*turns, ("assistant", "\n".join(lines))]
-
     def sample(self) -> list[tuple[str, str]]:
         """One chat task (with an optional system prompt) from the mix."""
         tasks: list[tuple[float, Callable[[], list[tuple[str, str]]]]] = [
@@ -556,19 +484,14 @@ def build_base_model(
         ids = prefix + seq + sep + seq + [im_end]
         return ids, [-100] * (len(prefix) + len(seq) + len(sep)) + seq + [im_end]
 
-    ends = list(itertools.accumulate(cfg[f"{name}_steps"] for name in STAGES))  # last step of each stage
-    stage2, stage3, total = ends[1], ends[2], ends[3]
-
-    def one(rng: random.Random, gen: Generic, step: int) -> tuple[list[int], list[int]]:
-        if step > stage3 and rng.random() < 0.6:  # stage 4: long contexts with several record types
-            return encode(chatml(gen.task_records()))
-        mixed = step > cfg["copy_steps"]
-        return encode(chatml(gen.sample())) if mixed and rng.random() < 0.85 else copy_task(rng)
-
     def batch(step: int) -> list[tuple[list[int], list[int]]]:
         rng = random.Random(f"{cfg['seed']}-{step}")
         gen = Generic(rng)
-        return [one(rng, gen, step) for _ in range(cfg["batch_size"])]
+        mixed = step > cfg["copy_steps"]
+        return [
+            encode(chatml(gen.sample())) if mixed and rng.random() < 0.85 else copy_task(rng)
+            for _ in range(cfg["batch_size"])
+        ]
 
     def collate(items: list[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         length = max(len(i) for i, _ in items)
@@ -579,12 +502,18 @@ def build_base_model(
             ids[row, : len(i)], labels[row, : len(i)], mask[row, : len(i)] = torch.tensor(i), torch.tensor(lab), 1
         return ids, labels, mask
 
+    stage2 = cfg["copy_steps"] + cfg["mixed_steps"]
+    total = stage2 + cfg["extra_steps"]
     steps = total if stop_after is None else min(stop_after, total)
     warm = 100
 
     def lr_at(step: int) -> float:  # warm-up, then cosine; restarted for each stage
-        stage = next(i for i, end in enumerate(ends) if step <= end)
-        start, length = ([0, *ends][stage], cfg[f"{STAGES[stage]}_steps"])
+        if step <= cfg["copy_steps"]:
+            start, length = 0, cfg["copy_steps"]
+        elif step <= stage2:
+            start, length = cfg["copy_steps"], cfg["mixed_steps"]
+        else:
+            start, length = stage2, cfg["extra_steps"]
         s = step - start
         return cfg["learning_rate"] * min(s / warm, 0.5 * (1 + math.cos(math.pi * min(1.0, s / length))) * 0.95 + 0.05)
 
@@ -594,12 +523,12 @@ def build_base_model(
     opt = optimizer()
     first = 1
     resumed: dict[str, Any] = {}
-    if resume_from is not None:  # stages done by an earlier build: continue with the next one, bit for bit
-        resumed = _check_resumable(Path(resume_from), cfg, out, ends)
+    if resume_from is not None:  # stages 1-2 done by an earlier build: continue with stage 3, bit for bit
+        resumed = _check_resumable(Path(resume_from), cfg, out, stage2)
         model.load_state_dict(Qwen2ForCausalLM.from_pretrained(resume_from).state_dict())
         if weights_sha256(model) != resumed["weights_sha256"]:
             raise ValueError(f"{resume_from}: weights do not match its {PROVENANCE}")
-        first = resumed["steps"] + 1
+        first = stage2 + 1
     provenance: dict[str, Any] = {
         "command": "fc-plugin base-model models/fc_tiny_base" + "".join(
             f" --{k.replace('_', '-')} {v}" for k, v in overrides.items()
@@ -614,15 +543,11 @@ def build_base_model(
     model.train()
     if resumed:
         provenance["checkpoint_sha256"] = resumed["checkpoint_sha256"]
-        for end, key in ((stage2, "stage2_sha256"), (stage3, "stage3_sha256")):
-            if end < resumed["steps"]:
-                provenance[key] = resumed[key]
-            elif end == resumed["steps"]:
-                provenance[key] = resumed["weights_sha256"]
-        provenance["resumed_from_step"] = resumed["steps"]
+        provenance["stage2_sha256"] = resumed["weights_sha256"]
+        provenance["resumed_from_stage2"] = True
     bar = tqdm(range(first, steps + 1), desc="pretraining the base", disable=not progress, mininterval=5)
     for step in bar:
-        if step in (stage2 + 1, stage3 + 1):  # stages 3-4 start with a fresh optimizer (a resumed build is the same)
+        if step == stage2 + 1:  # stage 3 starts with a fresh optimizer (so a resumed build is the same)
             opt = optimizer()
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
@@ -640,10 +565,8 @@ def build_base_model(
             bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.3f}")
         if step == CHECK_STEP:
             provenance["checkpoint_sha256"] = weights_sha256(model)
-        if step == stage2 and total > stage2:
+        if step == stage2 and cfg["extra_steps"]:
             provenance["stage2_sha256"] = weights_sha256(model)
-        if step == stage3 and total > stage3:
-            provenance["stage3_sha256"] = weights_sha256(model)
         if checkpoint_every and step % checkpoint_every == 0 and step < steps:
             model.save_pretrained(out / "checkpoints" / f"step-{step}", safe_serialization=True)
             tok.save_pretrained(out / "checkpoints" / f"step-{step}")
@@ -656,17 +579,12 @@ def build_base_model(
     return provenance
 
 
-def _check_resumable(folder: Path, cfg: dict[str, Any], out: Path, ends: list[int]) -> dict[str, Any]:
-    """The provenance of an earlier build that ends where a stage of `cfg` ends (2 or 3) and that the
-    next stages of `cfg` can continue: the same settings, with the stages after it at 0; ValueError otherwise."""
+def _check_resumable(folder: Path, cfg: dict[str, Any], out: Path, stage2: int) -> dict[str, Any]:
+    """The provenance of a stages-1-2 build that stage 3 of `cfg` can continue; ValueError otherwise."""
     info = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))
-    earlier = {**{f"{name}_steps": 0 for name in STAGES}, **info["settings"]}
-    for done in (2, 3):
-        wanted = {**cfg, **{f"{name}_steps": 0 for name in STAGES[done:]}}
-        if earlier == wanted and info["steps"] == ends[done - 1] and ends[done - 1] < ends[-1]:
-            break
-    else:
-        raise ValueError(f"{folder}: not a build of stages 1-2 or 1-3 of these settings (its settings: {info['settings']})")
+    earlier = {**info["settings"], "extra_steps": cfg["extra_steps"]}
+    if earlier != cfg or info["steps"] != stage2 or info["settings"].get("extra_steps", 0):
+        raise ValueError(f"{folder}: not a stages-1-2 build of these settings (its settings: {info['settings']})")
     if (folder / "tokenizer.json").read_bytes() != (out / "tokenizer.json").read_bytes():
         raise ValueError(f"{folder}: its tokenizer differs from the one these settings build")
     return info
@@ -677,7 +595,7 @@ def evaluate_generic(model, tok, seed: int, n: int = 60) -> dict[str, float]:
     import torch
 
     gen = Generic(random.Random(f"{seed}-held-out"))
-    tasks = ["repeat", "extract_named", "extract_schema", "extract_typed", "lookup", "follow_up", "ask_back", "records"]
+    tasks = ["repeat", "extract_named", "extract_schema", "extract_typed", "lookup", "follow_up", "ask_back"]
     result: dict[str, float] = {}
     model.eval()
     im_end = tok.convert_tokens_to_ids("<|im_end|>")
@@ -689,7 +607,7 @@ def evaluate_generic(model, tok, seed: int, n: int = 60) -> dict[str, float]:
             prompt = "".join(t for t, _ in chatml(context)) + "<|im_start|>assistant\n"
             ids = torch.tensor([tok(prompt)["input_ids"]])
             with torch.no_grad():
-                outs = model.generate(ids, max_new_tokens=200 if name == "records" else 60, do_sample=False, eos_token_id=im_end,
+                outs = model.generate(ids, max_new_tokens=60, do_sample=False, eos_token_id=im_end,
                                       pad_token_id=tok.pad_token_id)  # fmt: skip
             text = tok.decode(outs[0, ids.shape[1] :], skip_special_tokens=False)
             right += text == answer + "<|im_end|>"

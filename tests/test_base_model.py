@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _generic_text(n: int = 3000) -> str:
     gen = Generic(random.Random(7))
-    return "\n".join("".join(t for t, _ in chatml(gen.task_records() if i % 3 == 0 else gen.sample())) for i in range(n))
+    return "\n".join("".join(t for t, _ in chatml(gen.sample())) for _ in range(n))
 
 
 def test_generic_tasks_hold_nothing_of_the_demo() -> None:
@@ -44,10 +44,7 @@ def test_generic_tasks_hold_nothing_of_the_demo() -> None:
     leaked = sorted(v for v in _bank_values() if v in words and len(v) >= 3)  # a single-word bank value as a word
     assert not leaked, leaked[:20]
     multi = [v for v in _bank_values() if " " in v and len(v) > 8]
-    def has(phrase: str, text: str) -> bool:  # as words: "they there" does not hold the greeting "hey there"
-        return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text) is not None
-
-    assert multi and not [v for v in multi if has(v, low) or has(v, corpus.lower())]  # e.g. "meeting notes"
+    assert multi and not [v for v in multi if v in low or v in corpus.lower()]  # phrases such as "meeting notes"
     phrases = json.loads((ROOT / "data" / "tools" / "seed_templates.json").read_text(encoding="utf-8"))
     prompts = [r for tool in phrases["tools"].values() for r in tool["en"]["requests"]]
     openings = [p.split("{")[0].strip().lower() for p in prompts if len(p.split("{")[0]) > 12]
@@ -63,32 +60,6 @@ def test_generic_tasks_extract_what_the_text_says() -> None:
         user = turns[-2][1]
         for value in answer.values():
             assert str(value) in user
-
-
-def test_records_hold_what_the_messages_say_under_a_listed_type() -> None:
-    """Record lines name a listed type, keep its field order and hold only values the user gave;
-    required fields are never left out (a missing one is asked for first)."""
-    gen = Generic(random.Random(5))
-    kinds = {"asked": 0, "none": 0, "several": 0}
-    for _ in range(300):
-        turns = gen.task_records()
-        types = {json.loads(line)["title"]: json.loads(line) for line in turns[0][1].splitlines() if line.startswith("{")}
-        users = " ".join(text for role, text in turns if role == "user")
-        answer = turns[-1][1]
-        if not answer.startswith("{"):
-            kinds["none"] += 1
-            assert len(turns) == 3 and "record type" in answer
-            continue
-        lines = [json.loads(line) for line in answer.splitlines()]
-        kinds["several"] += len(lines) > 1
-        kinds["asked"] += len(turns) == 5
-        for line in lines:
-            schema = types[line["record"]]
-            assert list(line["fields"]) == [k for k in schema["properties"] if k in line["fields"]]
-            assert set(schema["required"]) <= set(line["fields"])
-            for value in line["fields"].values():
-                assert str(value) in users
-    assert min(kinds.values()) >= 15, kinds
 
 
 def test_build_reproduces_the_shipped_base_on_a_short_budget(tmp_path: Path) -> None:
@@ -163,20 +134,14 @@ def test_base_repeats_text_it_never_saw(base) -> None:
     assert right >= 18, f"{right}/20 exact repeats"
 
 
-def test_resuming_a_later_stage_gives_the_same_bytes_as_a_build_from_scratch(tmp_path: Path) -> None:
-    """Stage 3 resumed from a stages-1-2 build and stage 4 from a stages-1-3 build: the same bytes as one run."""
+def test_resuming_stage_three_gives_the_same_bytes_as_a_build_from_scratch(tmp_path: Path) -> None:
     from fc_plugin.base_model import build_base_model
 
-    small = dict(copy_steps=30, mixed_steps=15, extra_steps=10, progress=False, held_out=0)
-    scratch = build_base_model(tmp_path / "scratch", records_steps=8, **small)
-    assert scratch["steps"] == 63 and {"stage2_sha256", "stage3_sha256"} <= set(scratch)
-    build_base_model(tmp_path / "stage2", **{**small, "extra_steps": 0}, records_steps=0)
-    build_base_model(tmp_path / "stage3", **small, records_steps=0)
-    for earlier in ("stage2", "stage3"):
-        resumed = build_base_model(tmp_path / f"from-{earlier}", records_steps=8, resume_from=tmp_path / earlier, **small)
-        for key in ("weights_sha256", "stage2_sha256", "stage3_sha256", "checkpoint_sha256"):
-            assert resumed[key] == scratch[key], (earlier, key)
-        model = (tmp_path / f"from-{earlier}" / "model.safetensors").read_bytes()
-        assert model == (tmp_path / "scratch" / "model.safetensors").read_bytes()
-    with pytest.raises(ValueError, match="not a build of stages 1-2 or 1-3"):
-        build_base_model(tmp_path / "bad", records_steps=8, resume_from=tmp_path / "scratch", **small)
+    small = dict(copy_steps=30, mixed_steps=15, progress=False, held_out=0)
+    scratch = build_base_model(tmp_path / "scratch", extra_steps=10, **small)
+    build_base_model(tmp_path / "stage2", extra_steps=0, **small)
+    resumed = build_base_model(tmp_path / "resumed", extra_steps=10, resume_from=tmp_path / "stage2", **small)
+    assert resumed["weights_sha256"] == scratch["weights_sha256"] and resumed["stage2_sha256"] == scratch["stage2_sha256"]
+    assert (tmp_path / "resumed" / "model.safetensors").read_bytes() == (tmp_path / "scratch" / "model.safetensors").read_bytes()
+    with pytest.raises(ValueError, match="not a stages-1-2 build"):
+        build_base_model(tmp_path / "bad", extra_steps=10, resume_from=tmp_path / "scratch", **small)
