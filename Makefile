@@ -29,7 +29,7 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
 
-## demo: the main job: synthetic + converted data -> eval of the shipped tiny base -> llamafactory-cli train -> eval + compare
+## demo: the main job: synthetic + converted data -> llamafactory-cli train of the shipped tiny base -> eval of tuned and base + compare
 demo: install
 	$(BIN)/fc-plugin demo --out outputs/demo
 
