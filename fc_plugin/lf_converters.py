@@ -230,7 +230,7 @@ def load_raw_records(dataset_attr: Any, model_args: Any, data_args: Any, trainin
 
     local = os.path.join(data_args.dataset_dir, dataset_attr.dataset_name)
     if os.path.isdir(local):
-        paths = sorted(os.path.join(local, name) for name in os.listdir(local))
+        paths = sorted(os.path.join(local, name) for name in os.listdir(local) if os.path.isfile(os.path.join(local, name)))
     elif os.path.isfile(local):
         paths = [local]
     else:
