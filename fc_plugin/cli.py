@@ -25,6 +25,7 @@ COMMANDS = [
     "eval",
     "compare",
     "synth",
+    "augment",
     "chat_template",
 ]
 
