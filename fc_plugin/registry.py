@@ -6,11 +6,14 @@ _registered: list[str] | None = None
 
 
 def register_all() -> list[str]:
-    """Register templates, tool formats and dataset converters (idempotent). Returns template names."""
+    """Register templates, tool formats and dataset converters (idempotent). Returns the fc_* template names
+    (`templates.names()`; `fc_native` is registered too)."""
     global _registered
     if _registered is None:
         from fc_plugin import lf_converters, templates
+        from fc_plugin.formats import native
 
         _registered = templates.register_templates()
+        native.register_native()  # template: fc_native (the model's own chat template), tool_format: fc_native_*
         lf_converters.register_converters()  # formatting: fc_<format> in dataset_info.json
     return list(_registered)

@@ -46,7 +46,12 @@ def parse_calls(name: str, text: str, strict: bool = False) -> ParseResult:
     (ValueError only for an unknown `name`). Strict mode (evaluation) accepts only the exact format;
     lenient mode (serving) also repairs code fences, Python literals, unclosed tags, trailing text.
     A stock LLaMA-Factory template name (e.g. `qwen`, for baselines) is parsed with that template's
-    own tool extractor."""
+    own tool extractor; `fc_native` / `fc_native_<format>` read the native formats of
+    `fc_plugin.formats.native_calls` (hermes, llama3_json, mistral, phi4_mini_json)."""
+    if name.startswith("fc_native"):  # the model's own format (fc_plugin.formats.native)
+        from fc_plugin.formats import native
+
+        return native.parse_calls(name, text, strict=strict)
     try:
         fmt = get_format(name)
     except ValueError:
