@@ -51,7 +51,7 @@ from fc_plugin.validate import LengthChecker, validate_sample
 
 KINDS = ("mask", "distractors", "shuffle", "irrelevance")
 DEFAULT_RATES: dict[str, float] = {"mask": 2 / 3, "distractors": 0.5, "shuffle": 1.0, "irrelevance": 0.1}
-SIMILAR_DESCRIPTION = 0.5  # word Jaccard of name + description at which two tools do the same thing
+SIMILAR_DESCRIPTION = 0.6  # shared share of the smaller word set (name + description): the same purpose
 CANDIDATES = 512  # pool tools scored per sample at most (the inverted index finds the similar ones)
 
 NO_CALL_REPLIES = {
@@ -70,9 +70,11 @@ NO_CALL_REPLIES = {
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|[0-9]+|[\u3400-\u9fff]+")
 _STOP = frozenset(
-    "the a an of to for and or in on at by with from is are be this that it its as if e.g eg get set "
+    "the a an of to for and or in on at by with from is are be this that it its as if e.g eg "
     "given any you your can will".split()
 )
+# verbs that say nothing about what a tool is for (get_weather and get_order share no purpose)
+_GENERIC = frozenset("get set query search find check look lookup fetch retrieve list create make do run api tool".split())
 _ONSETS = "b c d f g h j k l m n p r s t v w z br dr fl gr kl pr st tr sk".split()
 _VOWELS = "a e i o u a e i o ai ou".split()
 _CODAS = ["", "", "", "n", "r", "s", "k", "l", "m", "t"]
@@ -160,11 +162,17 @@ class AugmentResult:
 
 # -- words, names and similarity -------------------------------------------------------------------
 def words(text: str) -> set[str]:
-    """Content words of a name or description: snake/camel case split, lower case, no stop words."""
+    """Content words of a name or description: snake/camel case split, lower case, no stop words;
+    Chinese runs as character pairs (天气, 城市...)."""
     out = set()
     for w in _WORD.findall(text or ""):
+        if _CJK.match(w):
+            out.update(w[k : k + 2] for k in range(max(1, len(w) - 1)))
+            continue
         w = w.lower()
-        if w not in _STOP and (len(w) > 2 or _CJK.match(w)):
+        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]  # flights ~ flight
+        if w not in _STOP and len(w) > 2:
             out.add(w)
     return out
 
@@ -186,21 +194,26 @@ def tool_words(tool: dict[str, Any]) -> set[str]:
 
 
 def same_purpose(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Two tools that do the same thing: equal name words, or similar name + description."""
+    """Two tools that do the same thing: equal name words, or most words of the smaller name +
+    description shared (generic verbs such as get/query left out)."""
     na, nb = words(str(a.get("name", ""))), words(str(b.get("name", "")))
     if na and na == nb:
         return True
-    wa, wb = tool_words(a), tool_words(b)
-    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= SIMILAR_DESCRIPTION
+    wa, wb = tool_words(a) - _GENERIC, tool_words(b) - _GENERIC
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= SIMILAR_DESCRIPTION
 
 
 def could_serve(tool: dict[str, Any], call: ToolCall, called: dict[str, Any] | None) -> bool:
-    """Whether `tool` might do what `call` (to the tool `called`) did: the same purpose, or it takes
-    the call's arguments (shares one and needs nothing the call lacks). Deliberately generous: an
-    irrelevance sample must never teach the model to refuse a request a listed tool can serve."""
+    """Whether `tool` might do what `call` (to the tool `called`) did: the same purpose, a word of one's
+    name (generic verbs left out) in the other's name or description, or it takes the call's arguments
+    (shares one and needs nothing the call lacks). Deliberately generous: an irrelevance sample must
+    never teach the model to refuse a request that a listed tool can serve."""
     if called is not None and same_purpose(tool, called):
         return True
-    if words(str(tool.get("name", ""))) == words(call.name):
+    name, called_name = words(str(tool.get("name", ""))) - _GENERIC, words(call.name) - _GENERIC
+    if name == called_name or called_name & tool_words(tool):  # get_weather ~ "hourly weather forecast"
+        return True
+    if called is not None and name & tool_words(called):
         return True
     args = set(call.arguments)
     return bool(args & set(_props(tool))) and set(_required(tool)) <= args
@@ -416,23 +429,36 @@ def _rename_tool(tool: dict[str, Any], fn: dict[str, str], params: dict[str, str
 
 
 class _TextRenamer:
-    """Replaces identifier-like old names in text (whole identifiers only) and keys in JSON results."""
+    """Replaces old names in text (whole identifiers only) and keys in JSON results.
+
+    Identifier-like names (`get_weather`, `order_id`, `startDate`) are replaced wherever they occur;
+    plain words (`city`, `to`) only where they are written as code: in backticks or quotes, before
+    `=` or `:`, or next to Chinese text (`调用 weather，city 为北京`)."""
 
     def __init__(self, fn: dict[str, str], params: dict[str, str]) -> None:
         self.keys = params
-        table = {old: new for old, new in params.items() if _identifier_like(old)}
-        table.update({old: new for old, new in fn.items() if _identifier_like(old)})
-        self.table = table
+        self.table = {**params, **fn}
+        names = sorted(self.table, key=len, reverse=True)
         self.pattern = (
-            re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, sorted(table, key=len, reverse=True))) + r")(?![A-Za-z0-9_])")
-            if table
-            else None
+            re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9_])") if names else None
         )
+
+    def _replace(self, m: re.Match[str]) -> str:
+        old = m.group(1)
+        if _identifier_like(old):
+            return self.table[old]
+        text, start, end = m.string, m.start(1), m.end(1)
+        before = text[:start].rstrip(" ")[-1:]
+        after = text[end:].lstrip(" ")[:1]
+        quoted = bool(before and after) and before in "`'\"" and after in "`'\""
+        chinese = any(c and (_CJK.match(c) or c in "，。：；（）、“”") for c in (before, after))
+        code = after in ("=", ":") and after != "" or quoted or chinese
+        return self.table[old] if code else old
 
     def text(self, text: str | None) -> str | None:
         if not text or self.pattern is None:
             return text
-        return self.pattern.sub(lambda m: self.table[m.group(1)], text)
+        return self.pattern.sub(self._replace, text)
 
     def result(self, content: str) -> str:
         """A tool result: JSON keys that are parameter names renamed, strings renamed like text."""
