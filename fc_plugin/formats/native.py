@@ -79,6 +79,11 @@ def model_name(tokenizer: Any) -> str:
     return str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
 
 
+def short_model_name(tokenizer: Any) -> str:
+    """The last part of the model's folder or hub id, for per-sample messages."""
+    return model_name(tokenizer).rstrip("/").rsplit("/", 1)[-1]
+
+
 def template_source(tokenizer: Any) -> str:
     """The tokenizer's own chat template (all named ones joined); NativeTemplateError when it has none."""
     template = getattr(tokenizer, "chat_template", None)
@@ -109,10 +114,8 @@ def _render(tokenizer: Any, chat: list[dict[str, Any]], tools: list[Any] | None,
         return tokenizer.apply_chat_template(chat, tools=tools or None, tokenize=False, add_generation_prompt=prompt,
                                              **kwargs)
     except Exception as exc:  # jinja2 TemplateError from raise_exception, TypeError/KeyError on a message shape
-        raise NativeTemplateError(
-            f"{where}: the chat template of {model_name(tokenizer)} refuses this conversation: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
+        reason = str(exc) if type(exc).__name__ == "TemplateError" else f"{type(exc).__name__}: {exc}"
+        raise NativeTemplateError(f"{where}: the model's chat template refuses it: {reason}") from None
 
 
 _profiles: dict[tuple[str, str, str, str], NativeProfile] = {}
@@ -324,7 +327,7 @@ def _build_classes() -> tuple[type, type]:  # noqa: C901 - one class body each
                           tools: str | None) -> tuple[str, list[int]]:
             """(full rendering, character cut after each LLaMA-Factory message)."""
             profile = native_profile(tokenizer)
-            where = f"template {NAME} ({profile.model}): {describe_sample(messages)}"
+            where = f"template {NAME} ({short_model_name(tokenizer)}): {describe_sample(messages)}"
             tool_list, tool_names = checked_tools(tools, where)
             chat, ends = to_chat_messages(messages, system or self.default_system or None, tool_names, where)
             native = native_messages(chat, profile.reasoning, describe_sample(messages))
@@ -361,7 +364,7 @@ def _build_classes() -> tuple[type, type]:  # noqa: C901 - one class body each
             add_generation_prompt=True); otherwise LLaMA-Factory's split of `_encode`."""
             if messages and messages[-1]["role"] == "assistant" and not messages[-1]["content"]:
                 profile = native_profile(tokenizer)
-                where = f"template {NAME} ({profile.model}): {describe_sample(messages)}"
+                where = f"template {NAME} ({short_model_name(tokenizer)}): {describe_sample(messages)}"
                 tool_list, tool_names = checked_tools(tools, where)
                 chat, _ = to_chat_messages(messages[:-1], system or self.default_system or None, tool_names, where)
                 kwargs = {"enable_thinking": False} if self.enable_thinking is False else {}
