@@ -612,3 +612,53 @@ def test_llamafactory_cli_train_and_export_with_fc_native(tiny_model, lf_env, tm
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     assert AutoTokenizer.from_pretrained(str(tmp_path / "exported")).chat_template == QWEN3
     assert 'PARAMETER stop "<|im_end|>"' in (tmp_path / "exported" / "Modelfile").read_text()
+
+
+@pytest.mark.e2e
+def test_llamafactory_cli_api_prompts_are_the_models_own(tiny_model, models, lf_env, tmp_path):
+    """`llamafactory-cli api --template fc_native`: a request with tools and a call history is prompted with
+    exactly apply_chat_template(..., add_generation_prompt=True) of the model's own template."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    tokenizer_of(models, "qwen3").save_pretrained(str(model))
+    env = {**lf_env, "API_PORT": str(port), "API_HOST": "127.0.0.1"}
+    log_path = tmp_path / "api.log"
+    messages = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]},
+        {"role": "tool", "content": '{"temperature": 12}', "tool_call_id": "call_1"},
+    ]
+    body = {"model": "tiny", "messages": messages, "tools": openai_tools(), "max_tokens": 4}
+    with log_path.open("w") as log:
+        server = subprocess.Popen(["llamafactory-cli", "api", "--model_name_or_path", str(model), "--template",
+                                   "fc_native"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 180
+            while True:
+                assert server.poll() is None, log_path.read_text()[-3000:]
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                    break
+                except OSError:
+                    assert time.time() < deadline, "api server did not come up"
+                    time.sleep(1)
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions",
+                                             data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answer = json.loads(response.read())
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    reference_chat = [messages[0], {"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+        {"role": "tool", "content": '{"temperature": 12}', "name": "get_weather"}]
+    assert answer["usage"]["prompt_tokens"] == len(reference(models, "qwen3", reference_chat, prompt=True)[1])
+    assert answer["choices"][0]["message"]["role"] == "assistant"
