@@ -11,7 +11,7 @@ export HF_DATASETS_OFFLINE := 1
 export DISABLE_VERSION_CHECK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo convert synth recipe-data webui browser bench lint clean
+.PHONY: install test test-fast demo convert synth augment recipe-data webui browser bench lint clean
 
 install: $(STAMP)
 
@@ -41,6 +41,12 @@ convert: install
 synth: install
 	$(BIN)/fc-plugin synth --tools data/tools/seed_tools.json --templates data/tools/seed_templates.json \
 		--n 1000 --lang en,zh --seed 0 --split-eval 0.1 --out data/fc_synth_seed_tools.json --no-progress
+
+## augment: the shipped synthetic data with masked names, distractor tools, shuffled tool lists and
+## irrelevance samples -> data/fc_synth_seed_tools_aug.json (recipes/fc_lora_augmented.yaml trains on it)
+augment: install
+	$(BIN)/fc-plugin augment fc_synth_seed_tools --out data/fc_synth_seed_tools_aug.json \
+		--name fc_synth_seed_tools_aug --seed 0 --no-progress
 
 ## recipe-data: data the recipes use: data/general_chat_{en,zh}.json (+ hub general-chat entries) and
 ## fc_demo split by category for recipes/stages/ (data/fc_demo_{single,parallel,...}.json)

@@ -46,7 +46,7 @@ CPU_DEMO = {"recipes/demo_full.yaml": "recipes/fc_full.yaml", "recipes/demo_lora
 # CPU-runnable train recipes run below; fc_lora.yaml runs in tests/test_train_e2e.py; the stages,
 # predict and export recipes run chained in test_stages_predict_export_chain.
 SINGLE_RUNS = ["recipes/fc_lora_r32.yaml", "recipes/fc_lora_attn_qv.yaml", "recipes/fc_full.yaml",
-               "recipes/fc_mix_2to1.yaml", "recipes/fc_mix_3to1.yaml"]  # fmt: skip
+               "recipes/fc_mix_2to1.yaml", "recipes/fc_mix_3to1.yaml", "recipes/fc_lora_augmented.yaml"]  # fmt: skip
 CHAINED = ["recipes/stages/fc_stage1_decide.yaml", "recipes/stages/fc_stage2_arguments.yaml",
            "recipes/stages/fc_stage3_joint.yaml", "recipes/fc_predict.yaml", "recipes/fc_export.yaml"]  # fmt: skip
 CPU_OVERRIDES = ["bf16=false", "max_steps=2", "per_device_train_batch_size=2", "gradient_accumulation_steps=1",
@@ -65,6 +65,7 @@ VARIANT_KEYS = {
                                    "save_steps", "lora_rank", "lora_alpha", "lora_dropout", "lora_target"},  # fmt: skip
     "recipes/fc_mix_2to1.yaml": {"dataset", "mix_strategy", "interleave_probs"},
     "recipes/fc_mix_3to1.yaml": {"dataset", "mix_strategy", "interleave_probs"},
+    "recipes/fc_lora_augmented.yaml": {"dataset"},
     "recipes/stages/fc_stage1_decide.yaml": {"dataset"},
     "recipes/stages/fc_stage2_arguments.yaml": {"dataset", "adapter_name_or_path"},
     "recipes/stages/fc_stage3_joint.yaml": {"dataset", "adapter_name_or_path", "mix_strategy", "interleave_probs"},
