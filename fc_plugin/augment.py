@@ -31,14 +31,13 @@ merged, like `fc-plugin convert`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -662,25 +661,6 @@ def _write_one(
         stats.add(sample, size)
 
 
-def digest(sample: Sample) -> str:
-    """A short content hash of a sample's ShareGPT row (tests compare runs with it)."""
-    return hashlib.blake2b(core_json(to_sharegpt(sample)).encode("utf-8"), digest_size=8).hexdigest()
-
-
-def iter_augmented(samples: Sequence[Sample], config: AugmentConfig | None = None) -> Iterator[tuple[Sample, list[str]]]:
-    """Augment in-memory samples (pool = their tools), as `augment_files` would: for library use and tests."""
-    config = config or AugmentConfig()
-    pool = ToolPool()
-    for s in samples:
-        for t in s.tools:
-            pool.add(t)
-    eligible = sum(irrelevance_fits(s) for s in samples)
-    share = eligible / len(samples) if samples else 0.0
-    augmenter = Augmenter(config, pool, min(1.0, config.rates["irrelevance"] / share) if share else 0.0)
-    for position, s in enumerate(samples):
-        yield augmenter.augment(s, augmenter.rng(position))
-
-
 __all__ = [
     "DEFAULT_RATES",
     "KINDS",
@@ -693,7 +673,6 @@ __all__ = [
     "could_serve",
     "fresh_name",
     "irrelevance_fits",
-    "iter_augmented",
     "mask_names",
     "same_purpose",
     "words",
