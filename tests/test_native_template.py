@@ -662,3 +662,30 @@ def test_llamafactory_cli_api_prompts_are_the_models_own(tiny_model, models, lf_
         {"role": "tool", "content": '{"temperature": 12}', "name": "get_weather"}]
     assert answer["usage"]["prompt_tokens"] == len(reference(models, "qwen3", reference_chat, prompt=True)[1])
     assert answer["choices"][0]["message"]["role"] == "assistant"
+
+
+def test_sample_without_tools_gets_the_templates_default_system_prompt(models):
+    sharegpt = {**row("no_call"), "tools": ""}
+    ids, labels, tokenizer = lf_encode(models, "qwen25", sharegpt)
+    messages = reference_messages("no_call", "qwen25")
+    expected = tokenizer.apply_chat_template(messages, tokenize=True)
+    assert ids == list(expected["input_ids"] if not isinstance(expected, list) else expected)
+    assert tokenizer.decode(ids).startswith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.")
+    assert labelled_runs(tokenizer, ids, labels) == ["I am an assistant. How can I help?<|im_end|>\n"]
+
+
+def test_a_turn_rendered_beyond_alignment_is_refused(models, tmp_path):
+    """A template that writes the last user message differently (upper case) than earlier ones: the cut
+    after the first user turn cannot be found in the full rendering, so the sample is refused."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(models["qwen25"]))
+    tokenizer.chat_template = QWEN25.replace(
+        "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}",
+        "{{- '<|im_start|>' + message.role + '\\n' + (message.content | upper if loop.last else message.content)"
+        " + '<|im_end|>\\n' }}")
+    assert tokenizer.chat_template != QWEN25
+    tokenizer.save_pretrained(str(tmp_path / "upper"))
+    with pytest.raises(NativeTemplateError, match=r"sample starting 'Book a meeting room for me.'.*cannot find the end "
+                       r"of message 0"):
+        lf_encode({"upper": tmp_path / "upper"}, "upper", row("slot_filling"))
