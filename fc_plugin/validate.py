@@ -167,16 +167,70 @@ def compiled_schema(schema_json: str) -> tuple[str | None, Any]:
     from jsonschema.exceptions import SchemaError
 
     schema = json.loads(schema_json)
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        return f"parameters are not valid JSON Schema: {exc.message}", None
+    if not surely_valid_schema(schema):  # the metaschema check costs ~1 ms; most tools need none
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            return f"parameters are not valid JSON Schema: {exc.message}", None
     if schema.get("type", "object") != "object":
         return f"parameters must be a JSON Schema of type object, got {schema.get('type')!r}", None
     return None, (Draft202012Validator(schema), _fast_check(schema, top=True))
 
 
-# -- a fast path for the simple schemas almost every tool has; jsonschema decides everything else --
+# -- fast paths for the simple schemas almost every tool has; jsonschema decides everything else --
+_SIMPLE_TYPES = frozenset(("array", "boolean", "integer", "null", "number", "object", "string"))
+_STRINGS = ("title", "description", "format", "$comment")
+_NUMBERS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
+_BOOLEANS = ("uniqueItems", "deprecated", "readOnly", "writeOnly")
+_ARRAYS = ("enum", "examples")
+_SCHEMAS = ("items", "additionalProperties", "not")
+_SURE_KEYS = frozenset((*_STRINGS, *_NUMBERS, *_COUNTS, *_BOOLEANS, *_ARRAYS, *_SCHEMAS,
+                        "type", "default", "const", "properties", "required"))  # fmt: skip
+
+
+def surely_valid_schema(schema: Any, depth: int = 0) -> bool:
+    """True only when `schema` surely passes Draft 2020-12's metaschema (`check_schema`), by the
+    metaschema's own rules for the keywords simple tool schemas use (False: let jsonschema decide).
+    Any other keyword, or a value of a type the metaschema might refuse, gives False."""
+    if type(schema) is bool:
+        return True
+    if type(schema) is not dict or depth > 32 or not schema.keys() <= _SURE_KEYS:
+        return False
+    for key, value in schema.items():
+        kind = type(value)
+        if key == "type":
+            if not (value in _SIMPLE_TYPES if kind is str else kind is list and value and all(
+                    type(t) is str and t in _SIMPLE_TYPES for t in value) and len(set(value)) == len(value)):
+                return False
+        elif key in ("default", "const"):
+            continue
+        elif key == "required":
+            if kind is not list or not all(type(r) is str for r in value) or len(set(value)) != len(value):
+                return False
+        elif key == "properties":
+            if kind is not dict or not all(surely_valid_schema(sub, depth + 1) for sub in value.values()):
+                return False
+        elif key in _SCHEMAS:
+            if not surely_valid_schema(value, depth + 1):
+                return False
+        elif key in _STRINGS:
+            if kind is not str:
+                return False
+        elif key in _NUMBERS:
+            if kind not in (int, float):
+                return False
+        elif key in _COUNTS:
+            if kind is not int or value < 0:
+                return False
+        elif key in _BOOLEANS:
+            if kind is not bool:
+                return False
+        elif kind is not list:  # _ARRAYS
+            return False
+    return True
+
+
 _ANNOTATIONS = {"description", "title", "default", "examples", "format", "$comment", "deprecated", "readOnly", "writeOnly"}
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),

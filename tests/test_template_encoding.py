@@ -147,3 +147,53 @@ def test_tool_errors_name_their_sample_even_after_the_tools_were_cached():
         bad = [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]
         with pytest.raises(ValueError, match=rf"template fc_tags_qwen: sample starting '{text}'.*get_weather"):
             template.render_segments(bad, "", broken)
+
+
+def _per_sample_tool_samples() -> list[Any]:
+    """Samples that each have their own tools, as in real data: the shipped xLAM / glaive records with
+    descriptions changed per copy, plus Chinese text, nested schemas and escapes (\\u2028, emoji, quotes)."""
+    from fc_plugin.convert import convert_record, get_format
+    from fc_plugin.normalize import normalize_sample
+    from fc_plugin.sample import Message, Sample, ToolCall
+
+    root = Path(__file__).resolve().parents[1]
+    samples = []
+    for source in ("xlam", "glaive"):
+        raw = json.loads((root / "data" / "raw" / f"{source}.json").read_text(encoding="utf-8"))
+        for k, record in enumerate(raw * 2):
+            prefix = ["v", "版本 \\u2028 ", "\\ud83d\\ude00 \\\\\\\" "][k % 3] + str(k) + " "
+            text = json.dumps(record, ensure_ascii=False).replace('\\"description\\": \\"', '\\"description\\": \\"' + prefix)
+            samples += [normalize_sample(s) for s in convert_record(get_format(source), json.loads(text))]
+    nested = {"name": "book_trip", "description": "预订行程 \u00e9 \U0001f600 \"q\"", "parameters": {
+        "type": "object", "required": ["legs"], "properties": {
+            "legs": {"type": "array", "items": {"type": "object", "properties": {
+                "from": {"type": "string", "description": "出发城市"}, "at": {"type": ["string", "null"]},
+                "stops": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer"}}}}}}},
+            "mode": {"type": "string", "enum": ["火车", "plane", "\u2028"]}}}}  # fmt: skip
+    for k in range(3):
+        tool = json.loads(json.dumps(nested).replace("book_trip", f"book_trip_{k}"))
+        args = {"legs": [{"from": "北京", "at": None, "stops": [{"n": k}]}], "mode": "火车"}
+        samples.append(Sample([Message("system", f"系统 {k}"), Message("user", "订票 \U0001f600"),
+                               Message("assistant", "", [ToolCall(f"book_trip_{k}", args)], thought="先查 \"路线\""),
+                               Message("tool", json.dumps({"ok": True, "备注": "\u2028"}, ensure_ascii=False),
+                                       name=f"book_trip_{k}"), Message("assistant", "订好了。")],
+                              [tool], id=f"nested {k}"))  # fmt: skip
+    return samples
+
+
+@pytest.mark.parametrize("name", templates.names())
+def test_per_sample_tools_encode_exactly_fresh_and_cached(tokenizer_path, name):
+    """Every sample its own tools (no cache can help): ids == apply_chat_template, on a fresh pass and
+    again when the system turns and their ids come from the caches."""
+    import llamafactory.data.template as lf_template
+
+    from fc_plugin.sharegpt import to_sharegpt
+
+    template, tokenizer = lf_template.TEMPLATES[name], _tokenizer(tokenizer_path)
+    samples = _per_sample_tool_samples()
+    assert len({json.dumps(s.tools) for s in samples}) == len(samples)
+    for _ in range(2):
+        for sample in samples:
+            row = to_sharegpt(sample)
+            encoded = template._encode(tokenizer, _lf_messages(row), row["system"], row["tools"])
+            assert [i for ids in encoded for i in ids] == _reference_ids(tokenizer, name, sample), sample.id

@@ -138,16 +138,28 @@ def system_turn_ids(tokenizer: Any, head: str) -> list[int]:
 
     The returned list is shared: copy it before changing it.
     """
+    ids = cached_system_turn_ids(tokenizer, head)
+    if ids is None:
+        ids = store_system_turn_ids(tokenizer, head, tokenizer.encode(head, add_special_tokens=False))
+    return ids
+
+
+def cached_system_turn_ids(tokenizer: Any, head: str) -> list[int] | None:
+    """The cached token ids of a system turn ([] for none), or None when they are not cached."""
     if not head:
         return []
     cache = _head_ids.get(tokenizer)
+    return None if cache is None else cache.get(head)
+
+
+def store_system_turn_ids(tokenizer: Any, head: str, ids: list[int]) -> list[int]:
+    """Cache `ids` (`head` tokenized on its own) as the token ids of system turn `head`; return them."""
+    cache = _head_ids.get(tokenizer)
     if cache is None:
         cache = _head_ids[tokenizer] = {}
-    ids = cache.get(head)
-    if ids is None:
-        if len(cache) >= HEAD_CACHE_SIZE:
-            cache.clear()
-        ids = cache[head] = tokenizer.encode(head, add_special_tokens=False)
+    if len(cache) >= HEAD_CACHE_SIZE:
+        cache.clear()
+    cache[head] = ids
     return ids
 
 
@@ -204,8 +216,13 @@ def _build_classes() -> tuple[type, type]:
         def _encode(self, tokenizer: Any, messages: list[dict[str, str]], system: str | None, tools: str | None
                     ) -> list[list[int]]:
             head, segments = self.render_split(messages, system, tools)
-            encoded = token_ids(tokenizer, segments)
-            encoded[0] = system_turn_ids(tokenizer, head) + encoded[0]
+            head_ids = cached_system_turn_ids(tokenizer, head)
+            if head_ids is None:  # a new system turn: tokenized in the same batched call as the segments
+                head_ids, *encoded = token_ids(tokenizer, [head, *segments])
+                store_system_turn_ids(tokenizer, head, head_ids)
+            else:
+                encoded = token_ids(tokenizer, segments)
+            encoded[0] = head_ids + encoded[0]
             return encoded
 
         def _get_jinja_template(self, tokenizer: Any) -> str:
