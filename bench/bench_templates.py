@@ -7,13 +7,16 @@ converter, one example at a time, then `SupervisedDatasetProcessor.preprocess_da
 same rows through LLaMA-Factory's own `qwen` tool format. The `datasets.map` / Arrow layer around these
 calls is left out: it costs both sides the same and would only pull the ratios towards 1.
 
-Two datasets:
+Four datasets:
 - `synthetic`: the samples as generated (8 distinct system + tool sets, as in most synthetic data);
 - `unique`: the same samples with one line added to each system prompt, so no two samples share a
-  system turn (the worst case for fc's per-system-turn caches, as in datasets with per-sample tools).
+  system turn (the worst case for fc's per-system-turn caches);
+- `xlam`, `glaive`: real-data shapes with per-sample tools (as xLAM, glaive, ToolACE and BFCL have):
+  the shipped data/raw records scaled up, every copy with its own tool descriptions (some Chinese),
+  converted by `fc-plugin convert`'s own steps (`real_rows`).
 
 Synthetic samples carry no `<thought>` (thought_rate=0): the stock `qwen` template cannot read
-fc-plugin's `<thought>` prefix in a function_call. Rounds are interleaved (every side once per round) so
+fc-plugin's `<thought>` prefix in a function_call. Every pass starts with fc-plugin's caches empty. Rounds are interleaved (every side once per round) so
 machine noise hits all sides alike; samples/s come from process CPU time (the machine is shared; wall
 time is reported too). Prints samples/s side by side and each side's speed relative to `qwen`
 (target: >= 0.95), and writes bench/results/templates.json.
@@ -22,6 +25,7 @@ time is reported too). Prints samples/s side by side and each side's speed relat
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -35,6 +39,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "data" / "tools" / "seed_tools.json"
 TEMPLATES = ROOT / "data" / "tools" / "seed_templates.json"
+RAW = ROOT / "data" / "raw"
 STOCK = "qwen"
 TARGET = 0.95
 
@@ -52,6 +57,28 @@ def synthetic_rows(n: int, seed: int) -> list[dict[str, Any]]:
 def with_unique_system(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The same rows, each with its own system prompt (one line added), so no system turn repeats."""
     return [{**row, "system": f"{row['system']}\nConversation {i}."} for i, row in enumerate(rows)]
+
+
+def real_rows(source: str, n: int) -> list[dict[str, Any]]:
+    """N ShareGPT rows converted by `fc-plugin convert`'s own steps from records shaped like the real
+    `source` data (data/raw/SOURCE.json, xLAM or glaive), scaled up: copy k of a raw record gets every
+    description prefixed with `vK` (every third in Chinese), so every sample has its own tool list."""
+    from fc_plugin.convert import convert_record, get_format
+    from fc_plugin.normalize import normalize_sample
+    from fc_plugin.sharegpt import to_sharegpt
+    from fc_plugin.validate import validate_sample
+
+    raw = json.loads((RAW / f"{source}.json").read_text(encoding="utf-8"))
+    module, rows = get_format(source), []
+    for k in range(n):
+        prefix = f"v{k} 版本 " if k % 3 == 2 else f"v{k} "
+        text = json.dumps(raw[k % len(raw)], ensure_ascii=False)
+        text = text.replace('\\"description\\": \\"', '\\"description\\": \\"' + prefix)  # inside a JSON string
+        sample = normalize_sample(convert_record(module, json.loads(text))[0])
+        if validate_sample(sample):
+            raise RuntimeError(f"{source} record {k % len(raw)}: {validate_sample(sample)[0]}")
+        rows.append(to_sharegpt(sample))
+    return rows
 
 
 class Side:
@@ -89,6 +116,18 @@ class Side:
         return kept
 
 
+def cold_caches() -> None:
+    """Empty fc-plugin's caches (system turns, their ids, checked tools and schemas), as in a fresh
+    training process that sees each sample once: a later round must not find the samples of the
+    previous one (which it would whenever N fits the caches)."""
+    from fc_plugin.formats import llamafactory
+    from fc_plugin.validate import compiled_schema
+
+    for cache in (llamafactory.system_turn, llamafactory._checked_tools, compiled_schema):
+        cache.cache_clear()
+    llamafactory._head_ids.clear()
+
+
 def measure(sides: list[Side], rows: list[dict[str, Any]], rounds: int, label: str) -> dict[str, dict[str, float]]:
     """Median CPU and wall samples/s of every side over interleaved rounds."""
     for side in sides:  # warm-up: compile the Jinja, load the tokenizer's caches
@@ -98,6 +137,7 @@ def measure(sides: list[Side], rows: list[dict[str, Any]], rounds: int, label: s
     with tqdm(total=rounds * len(sides), desc=f"{label}: {len(rows)} samples x {len(sides)} templates") as bar:
         for _ in range(rounds):
             for side in sides:
+                cold_caches()
                 start_wall, start_cpu = time.perf_counter(), time.process_time()
                 kept = side.preprocess(rows)
                 cpu[side.name].append(len(rows) / (time.process_time() - start_cpu))
@@ -133,6 +173,10 @@ def main() -> None:
     print(f"generating {args.n} samples ...", file=sys.stderr)
     datasets = {"synthetic": synthetic_rows(args.n, args.seed)}
     datasets["unique"] = with_unique_system(datasets["synthetic"])
+    datasets["xlam"] = real_rows("xlam", args.n)
+    datasets["glaive"] = real_rows("glaive", args.n)
+    if len({row["tools"] for row in datasets["xlam"] + datasets["glaive"]}) != 2 * args.n:
+        raise RuntimeError("the xlam/glaive rows should each have their own tool list")
     result: dict[str, Any] = {
         "samples": args.n, "rounds": args.rounds, "seed": args.seed, "target_speed_vs_qwen": TARGET,
         "path": "LLaMA-Factory sharegpt converter + SupervisedDatasetProcessor.preprocess_dataset, cutoff_len 4096",
