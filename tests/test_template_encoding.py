@@ -1,4 +1,4 @@
-"""The fast encoding path of FcTemplate (fc_plugin.formats.llamafactory): cut from one full rendering,
+"""The fast encoding path of FcTemplate (fc_plugin.formats.llamafactory): cut from renderings without tools,
 system turns and their token ids cached, segment windows - always equal to the exact definition and to
 `apply_chat_template`, token id for token id, and never fooled by its caches."""
 
@@ -87,23 +87,28 @@ def test_fast_path_is_exact_on_every_category(tokenizer_path, synthetic, name):
         assert [i for ids in encoded for i in ids] == _reference_ids(tokenizer, name, sample), sample.id
 
 
-def test_template_with_tools_outside_the_system_turn_gets_the_exact_split():
-    """A template that puts tools in the first user turn (like Llama 3.1's own) breaks the assumption
-    behind the fast cuts; the checks against the full rendering catch it and the exact method runs."""
-    source = (
-        "{%- for m in messages -%}<{{ m['role'] }}>"
-        "{%- if m['role'] == 'user' and loop.first and tools -%}[{{ tools | length }} tools] {% endif -%}"
-        "{{ m['content'] }}</{{ m['role'] }}>{%- endfor -%}"
-        "{%- if add_generation_prompt -%}<assistant>{%- endif -%}"
-    )
-    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-            {"role": "user", "content": "bye"}, {"role": "assistant", "content": "ciao"}]
-    ends = [(1, True), (2, False), (3, True), (4, False)]
-    head, segments = split_head(source, chat, [WEATHER], ends, "test")
-    exact = prefix_segments(source, chat, [WEATHER], ends, "test")
-    assert head == "" and segments == exact
-    assert exact[0] == "<user>[1 tools] hi</user><assistant>"
-    assert split_rendering(source, chat, [WEATHER], ends, "test") == exact
+@pytest.mark.parametrize("name", templates.names())
+def test_chat_template_renders_tools_only_in_the_system_turn(name):
+    """`split_head` builds the full rendering from the system turn with tools plus renderings without
+    them; that is exact because the only top-level use of `tools` (outside macros that take it as an
+    argument) is the `if` that renders the system turn (unlike Llama 3.1's own template, which puts
+    tools in the first user turn)."""
+    from jinja2 import nodes
+
+    from fc_plugin.formats import jinja
+
+    tree = jinja._environment().parse(templates.chat_template(name))
+    users = []
+    for node in tree.body:
+        if isinstance(node, nodes.Macro) and "tools" in [arg.name for arg in node.args]:
+            continue  # its `tools` is its own argument
+        if any(n.name == "tools" for n in node.find_all(nodes.Name)):
+            users.append(node)
+    assert len(users) == 1 and isinstance(users[0], nodes.If)
+    calls = [c.node.name for c in users[0].find_all(nodes.Call) if isinstance(c.node, nodes.Name)]
+    assert calls[0] == "fc_system" and set(calls) <= {"fc_system", "fc_tools"}
+    assert all(n.name != "tools" for n in users[0].else_ for n in n.find_all(nodes.Name))
+    assert not users[0].elif_
 
 
 def test_cached_system_turn_ids_belong_to_their_tokenizer(tokenizer_path):

@@ -8,10 +8,10 @@ the very chat template that `fix_jinja_template` installs into the tokenizer (an
 renderings of growing prefixes: a prompt segment ends after the generation prompt, a response
 segment is the assistant text plus the end-of-turn token.
 
-Speed (bench/bench_templates.py): every sample is rendered once in full, with its tools - the text
-`apply_chat_template` gives, which the segments must add up to. The segments themselves are cut
-from cheaper renderings without tools; what the full rendering has in front of them is the system
-turn (prefix, system prompt, tool prompt). Datasets reuse a few system prompts and tool sets, so the
+Speed (bench/bench_templates.py): the segments add up to the full rendering with tools (the text
+`apply_chat_template` gives) but are cut from cheaper renderings without tools; what the full
+rendering has in front of them is the system turn (prefix, system prompt, tool prompt), the only
+place our chat template renders tools. Datasets reuse a few system prompts and tool sets, so the
 system turn's token ids are cached per tokenizer, and tools are parsed and checked once per distinct
 tools JSON; the other segments are tokenized in one batched call. The system turn is tokenized on
 its own, as LLaMA-Factory's stock templates do (it ends with an end-of-turn token, so the ids are
@@ -56,24 +56,23 @@ def split_head(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: 
                where: str, tools_json: str | None = None) -> tuple[str, list[str]]:
     """(system turn, text of each LLaMA-Factory message), the first message's text without the system turn.
 
-    Everything is cut from the full rendering with tools, the text `apply_chat_template` gives: first the
-    system turn (the rendering of the system message and tools alone, cached per `tools_json`), then the
-    segments, whose ends come from cheaper renderings without tools (tools only shape the system turn).
-    The first segment ends where the chat up to its end does, after the bare system turn; each later one
-    is the difference between renderings of a window of messages up to its end and up to its start; the
-    last one is the rest. A window starts at the first message (reusing the previous window's rendering)
-    while the chat is short; later it starts one message before the segment (the templates only look at
-    the previous message), so long conversations cost O(n), not O(n^2). Every cut is checked against the
-    full rendering; whenever one does not match, the exact prefix method is used (and the system turn is
-    left empty).
+    Their concatenation is the full rendering with tools, the text `apply_chat_template` gives, built
+    without rendering it: the system turn is the rendering of the system message and tools alone (cached
+    per `tools_json`), and the segments come from cheaper renderings without tools. This holds because
+    our chat template renders `tools` only in the system turn (tests/test_template_encoding.py checks
+    that in the Jinja source and compares the result with the exact definition and `apply_chat_template`
+    on many samples). The first segment is the chat up to its end, after the bare system turn; each later
+    one is the difference between renderings of a window of messages up to its end and up to its start.
+    A window starts at the first message (reusing the previous window's rendering) while the chat is
+    short; later it starts one message before the segment (the templates only look at the previous
+    message), so long conversations cost O(n), not O(n^2). Whenever a window's rendering does not extend
+    its start's, the exact prefix method is used (and the system turn is left empty).
     """
-    full = jinja.render(source, chat, tools, ends[-1][1])
     system = chat[0]["content"] if chat and chat[0]["role"] == "system" else None
     head = system_turn(source, system, tools_json if tools_json is not None else json.dumps(tools, ensure_ascii=False))
-    if not full.startswith(head):
-        return "", prefix_segments(source, chat, tools, ends, where)
-    segments, position, previous = [], len(head), ""
-    for k, (end, prompt) in enumerate(ends[:-1]):
+    segments: list[str] = []
+    previous = ""
+    for k, (end, prompt) in enumerate(ends):
         if k == 0:  # the chat up to the first segment's end, minus the bare system turn
             origin, before = 0, system_turn(source, system, "")
         elif end <= PREFIX_WINDOW:  # a window from the first message: its start was the last window's end
@@ -82,12 +81,10 @@ def split_head(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: 
             start, before_prompt = ends[k - 1]
             origin, before = start - 1, jinja.render(source, chat[start - 1 : start], None, before_prompt)
         after = previous = jinja.render(source, chat[origin:end], None, prompt)
-        segment = after[len(before) :]
-        if not (after.startswith(before) and full.startswith(segment, position)):
+        if not after.startswith(before):
             return "", prefix_segments(source, chat, tools, ends, where)
-        segments.append(segment)
-        position += len(segment)
-    return head, [*segments, full[position:]]
+        segments.append(after[len(before) :])
+    return head, segments
 
 
 @lru_cache(maxsize=HEAD_CACHE_SIZE)
