@@ -163,18 +163,36 @@ def _check_role_order(messages: list[Message]) -> list[Problem]:
 @functools.lru_cache(maxsize=8192)
 def compiled_schema(schema_json: str) -> tuple[str | None, Any]:
     """(error or None, validator) for a parameters schema given as canonical JSON text."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
     schema = json.loads(schema_json)
     if not surely_valid_schema(schema):  # the metaschema check costs ~1 ms; most tools need none
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
         try:
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
             return f"parameters are not valid JSON Schema: {exc.message}", None
     if schema.get("type", "object") != "object":
         return f"parameters must be a JSON Schema of type object, got {schema.get('type')!r}", None
-    return None, (Draft202012Validator(schema), _fast_check(schema, top=True))
+    return None, (_LazyValidator(schema), _fast_check(schema, top=True))
+
+
+class _LazyValidator:
+    """A Draft 2020-12 validator built on first use: the fast path decides most calls, and templates
+    only need the schema checked, so most schemas never need one."""
+
+    __slots__ = ("schema", "_validator")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema, self._validator = schema, None
+
+    def iter_errors(self, instance: Any) -> Any:
+        """`Draft202012Validator(schema).iter_errors(instance)`."""
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator.iter_errors(instance)
 
 
 # -- fast paths for the simple schemas almost every tool has; jsonschema decides everything else --
@@ -237,6 +255,8 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,), "object": (dict,), "null": (type(None),),
 }  # fmt: skip
 _SCALARS = (str, int, float, bool, type(None))
+_FAST_KEYS = frozenset((*_ANNOTATIONS, "type", "enum", "items", "properties"))
+_FAST_TOP_KEYS = _FAST_KEYS | {"required", "additionalProperties"}
 
 
 def _fast_check(schema: Any, top: bool = False) -> Any:
@@ -245,8 +265,7 @@ def _fast_check(schema: Any, top: bool = False) -> Any:
     `additionalProperties: bool` are left to `_check_call`'s own checks."""
     if not isinstance(schema, dict):
         return None
-    allowed = _ANNOTATIONS | {"type", "enum", "items", "properties"} | ({"required", "additionalProperties"} if top else set())
-    if not set(schema) <= allowed or (top and not isinstance(schema.get("additionalProperties", True), bool)):
+    if not schema.keys() <= (_FAST_TOP_KEYS if top else _FAST_KEYS) or (top and not isinstance(schema.get("additionalProperties", True), bool)):
         return None
     types = enum = items = props = None
     kind = schema.get("type")
