@@ -389,7 +389,18 @@ def parse_arguments(value: Any) -> dict[str, Any]:
 
     None and "" give {}. Raises ConvertError("invalid_json", ...) for anything else.
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return {}
+        if text[0] == "{":  # the common case: what parse_json_value does first, without its other steps
+            try:
+                parsed = loads(text)
+            except (ValueError, RecursionError):
+                parsed = None
+            if type(parsed) is dict:
+                return parsed
+    elif value is None:
         return {}
     parsed = parse_json_value(value)
     if not isinstance(parsed, dict):

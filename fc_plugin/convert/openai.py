@@ -38,18 +38,25 @@ def detect(record: dict) -> bool:
     )
 
 
-def _call(raw: Any, where: str) -> tuple[ToolCall, str | None]:
-    """One `tool_calls` entry (or a legacy `function_call`) -> (ToolCall, call id)."""
+def _where(i: int, j: int | None) -> str:
+    """Where message i's call j (None: its legacy `function_call`) is, for error messages (built only on errors)."""
+    return f"messages[{i}]" + (".function_call" if j is None else f".tool_calls[{j}]")
+
+
+def _call(raw: Any, i: int, j: int | None) -> tuple[ToolCall, str | None]:
+    """Call j of message i (`tool_calls` entry, or the legacy `function_call` for j None) -> (ToolCall, call id)."""
     if not isinstance(raw, dict):
-        raise ConvertError("wrong_type", f"{where} must be an object, got {type(raw).__name__}")
+        raise ConvertError("wrong_type", f"{_where(i, j)} must be an object, got {type(raw).__name__}")
     fn = raw.get("function", raw)
     if not isinstance(fn, dict):
-        raise ConvertError("wrong_type", f"{where}.function must be an object, got {type(fn).__name__}")
-    name = field(fn, "name", str, where=where)
+        raise ConvertError("wrong_type", f"{_where(i, j)}.function must be an object, got {type(fn).__name__}")
+    name = fn.get("name")
+    if type(name) is not str:
+        name = field(fn, "name", str, where=_where(i, j))
     try:
         arguments = parse_arguments(fn.get("arguments"))
     except ConvertError as exc:
-        raise ConvertError(exc.code, f"{where} ({name}): {exc.message}") from None
+        raise ConvertError(exc.code, f"{_where(i, j)} ({name}): {exc.message}") from None
     call_id = raw.get("id")
     return ToolCall(name, arguments), call_id if isinstance(call_id, str) else None
 
@@ -62,27 +69,29 @@ def convert(record: dict) -> list[Sample]:
     last_calls: list[ToolCall] = []
     messages: list[Message] = []
     for i, raw in enumerate(raw_messages):
-        where = f"messages[{i}]"
         if not isinstance(raw, dict):
-            raise ConvertError("wrong_type", f"{where} must be an object, got {type(raw).__name__}")
-        role = _ROLES.get(raw["role"]) if isinstance(raw.get("role"), str) else None
+            raise ConvertError("wrong_type", f"messages[{i}] must be an object, got {type(raw).__name__}")
+        role = raw.get("role")
+        role = _ROLES.get(role) if type(role) is str else None
         if role is None:
             raise ConvertError(
-                "unknown_role", f"{where} has role {raw.get('role')!r}; expected one of {sorted(_ROLES)}"
+                "unknown_role", f"messages[{i}] has role {raw.get('role')!r}; expected one of {sorted(_ROLES)}"
             )
-        content = text_content(raw.get("content"), where)
+        content = raw.get("content")
+        if type(content) is not str:
+            content = text_content(content, f"messages[{i}]")
         if role == "assistant":
             calls: list[ToolCall] = []
             tool_calls = raw.get("tool_calls") or []
             if not isinstance(tool_calls, list):
-                raise ConvertError("wrong_type", f"{where}.tool_calls must be a list")
+                raise ConvertError("wrong_type", f"messages[{i}].tool_calls must be a list")
             for j, tc in enumerate(tool_calls):
-                call, call_id = _call(tc, f"{where}.tool_calls[{j}]")
+                call, call_id = _call(tc, i, j)
                 calls.append(call)
                 if call_id:
                     names_by_id[call_id] = call.name
             if raw.get("function_call") is not None:
-                calls.append(_call(raw["function_call"], f"{where}.function_call")[0])
+                calls.append(_call(raw["function_call"], i, None)[0])
             thought = raw.get("thought", raw.get("reasoning_content"))
             last_calls = calls or last_calls
             messages.append(
