@@ -162,7 +162,7 @@ def _check_role_order(messages: list[Message]) -> list[Problem]:
 # -- tools and calls ----------------------------------------------------------------------------
 @functools.lru_cache(maxsize=8192)
 def compiled_schema(schema_json: str) -> tuple[str | None, Any]:
-    """(error or None, validator) for a parameters schema given as canonical JSON text."""
+    """(error or None, compiled schema) for a parameters schema given as canonical JSON text."""
     schema = json.loads(schema_json)
     if not surely_valid_schema(schema):  # the metaschema check costs ~1 ms; most tools need none
         from jsonschema import Draft202012Validator
@@ -174,17 +174,24 @@ def compiled_schema(schema_json: str) -> tuple[str | None, Any]:
             return f"parameters are not valid JSON Schema: {exc.message}", None
     if schema.get("type", "object") != "object":
         return f"parameters must be a JSON Schema of type object, got {schema.get('type')!r}", None
-    return None, (_LazyValidator(schema), _fast_check(schema, top=True))
+    return None, _CompiledSchema(schema)
 
 
-class _LazyValidator:
-    """A Draft 2020-12 validator built on first use: the fast path decides most calls, and templates
-    only need the schema checked, so most schemas never need one."""
+class _CompiledSchema:
+    """A parameters schema with what checking calls needs, each built on first use (templates only need
+    the schema checked, and the fast path decides most calls): the fast-path node and the validator."""
 
-    __slots__ = ("schema", "_validator")
+    __slots__ = ("schema", "_fast", "_validator")
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.schema, self._validator = schema, None
+        self.schema, self._fast, self._validator = schema, False, None
+
+    @property
+    def fast(self) -> Any:
+        """`_fast_check(schema, top=True)`: the fast path's node, or None when it does not apply."""
+        if self._fast is False:
+            self._fast = _fast_check(self.schema, top=True)
+        return self._fast
 
     def iter_errors(self, instance: Any) -> Any:
         """`Draft202012Validator(schema).iter_errors(instance)`."""
@@ -336,16 +343,16 @@ def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[
             problems.append(Problem("invalid_tool_schema", f"tool {name}: parameters must be an object"))
             continue
         try:
-            error, validator = compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
+            error, compiled = compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
         except (TypeError, ValueError) as exc:
-            error, validator = f"parameters are not JSON: {exc}", None
+            error, compiled = f"parameters are not JSON: {exc}", None
         if error:
             problems.append(Problem("invalid_tool_schema", f"tool {name}: {error}"))
             continue
         if name in known:
             problems.append(Problem("duplicate_tool", f"tool {name!r} is declared twice"))
             continue
-        known[name] = (params, validator)
+        known[name] = (params, compiled)
     return problems, known
 
 
@@ -358,7 +365,7 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
     if call.name not in known:
         names = ", ".join(sorted(known)) or "none"
         return [Problem("hallucinated_function", f"{where}: calls {call.name!r}, not among the tools ({_clip(names)})")]
-    params, (validator, fast) = known[call.name]
+    params, compiled = known[call.name]
     problems = []
     props = params.get("properties")
     if isinstance(props, dict) and not params.get("additionalProperties"):
@@ -371,9 +378,10 @@ def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], wh
     for req in params.get("required") or []:
         if req not in call.arguments:
             problems.append(Problem("missing_required", f"{where}: {call.name} misses required argument {req!r}"))
+    fast = compiled.fast
     if fast is not None and _fast_ok(fast, call.arguments):
         return problems
-    for error in validator.iter_errors(call.arguments):
+    for error in compiled.iter_errors(call.arguments):
         if not error.path and error.validator in ("required", "additionalProperties"):
             continue  # reported above with clearer messages
         code = _ERROR_CODES.get(str(error.validator), "schema_violation")

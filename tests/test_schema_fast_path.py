@@ -81,5 +81,5 @@ def test_compiled_schema_reports_the_same_problems_with_the_fast_path() -> None:
     problem, _ = compiled_schema(json.dumps(bad, sort_keys=True))
     assert problem and problem.startswith("parameters are not valid JSON Schema")
     good = {"type": "object", "properties": {"a": {"type": "string", "enum": ["x"]}}, "required": ["a"]}
-    problem, (validator, _) = compiled_schema(json.dumps(good, sort_keys=True))
-    assert problem is None and not list(validator.iter_errors({"a": "x"}))
+    problem, compiled = compiled_schema(json.dumps(good, sort_keys=True))
+    assert problem is None and not list(compiled.iter_errors({"a": "x"})) and compiled.fast is not None
