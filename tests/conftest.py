@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,3 +40,23 @@ def lf_env() -> dict[str, str]:
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     return env
+
+
+def wait_for_api(server: subprocess.Popen, port: int, log_path: Path, timeout: float = 120) -> None:
+    """Wait until `llamafactory-cli api` (process `server`, logging to `log_path`) answers on 127.0.0.1:`port`;
+    fails with the log's tail if it exits first, or after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        assert server.poll() is None, log_path.read_text()[-3000:]
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+            return
+        except OSError:
+            assert time.time() < deadline, "api server did not come up"
+            time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def api_ready() -> Callable[..., None]:
+    """`wait_for_api`, for tests that start `llamafactory-cli api`."""
+    return wait_for_api

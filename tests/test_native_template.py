@@ -615,11 +615,10 @@ def test_llamafactory_cli_train_and_export_with_fc_native(tiny_model, lf_env, tm
 
 
 @pytest.mark.e2e
-def test_llamafactory_cli_api_prompts_are_the_models_own(tiny_model, models, lf_env, tmp_path):
+def test_llamafactory_cli_api_prompts_are_the_models_own(tiny_model, models, lf_env, tmp_path, api_ready):
     """`llamafactory-cli api --template fc_native`: a request with tools and a call history is prompted with
     exactly apply_chat_template(..., add_generation_prompt=True) of the model's own template."""
     import socket
-    import time
     import urllib.request
 
     with socket.socket() as s:
@@ -641,15 +640,7 @@ def test_llamafactory_cli_api_prompts_are_the_models_own(tiny_model, models, lf_
         server = subprocess.Popen(["llamafactory-cli", "api", "--model_name_or_path", str(model), "--template",
                                    "fc_native"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.time() + 180
-            while True:
-                assert server.poll() is None, log_path.read_text()[-3000:]
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                    break
-                except OSError:
-                    assert time.time() < deadline, "api server did not come up"
-                    time.sleep(1)
+            api_ready(server, port, log_path, timeout=180)
             request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions",
                                              data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=120) as response:

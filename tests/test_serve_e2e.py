@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,9 @@ def _post(port: int, body: dict) -> dict:
         return json.loads(resp.read())
 
 
-def test_api_server_uses_plugin_template(tiny_model: Path, lf_env: dict[str, str], tmp_path: Path) -> None:
+def test_api_server_uses_plugin_template(
+    tiny_model: Path, lf_env: dict[str, str], tmp_path: Path, api_ready: Callable[..., None]
+) -> None:
     port = _free_port()
     env = {**lf_env, "API_PORT": str(port), "API_HOST": "127.0.0.1"}
     template = templates.names()[0]
@@ -56,15 +58,7 @@ def test_api_server_uses_plugin_template(tiny_model: Path, lf_env: dict[str, str
     log = (tmp_path / "api.log").open("w")
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 120
-        while True:
-            assert server.poll() is None, (tmp_path / "api.log").read_text()[-3000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                assert time.time() < deadline, "api server did not come up"
-                time.sleep(1)
+        api_ready(server, port, tmp_path / "api.log", timeout=120)
         messages = [{"role": "user", "content": "What's the weather in Paris?"}]
         plain = _post(port, {"model": "tiny", "messages": messages, "max_tokens": 4})
         with_tools = _post(port, {"model": "tiny", "messages": messages, "tools": TOOLS, "max_tokens": 4})

@@ -80,7 +80,6 @@ class _NativeFormat(ToolCallFormat):
         return calls
 
 
-
 class HermesFormat(JsonFormat):
     """`<tool_call>{"name", "arguments"}</tool_call>` per call; a `<think>` thought first (strict too)."""
 
