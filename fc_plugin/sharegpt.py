@@ -71,7 +71,8 @@ def to_sharegpt(sample: Sample, tools_json: str | None = None) -> dict[str, Any]
         if m.role == "tool":
             pending.append(m)
             continue
-        flush()
+        if pending:
+            flush()
         if m.role == "user":
             turns.append({"from": "human", "value": m.content})
         elif m.role == "assistant" and m.tool_calls:

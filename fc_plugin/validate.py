@@ -100,6 +100,10 @@ def _check_structure(sample: Any) -> list[Problem]:
         return [Problem("invalid_tool_schema", f"tools must be a list, got {type(sample.tools).__name__}")]
     problems = []
     for i, m in enumerate(sample.messages):
+        if (type(m) is Message and m.role in ROLES and type(m.content) is str and type(m.tool_calls) is list
+                and not m.tool_calls and (m.thought is None or type(m.thought) is str)
+                and (m.name is None or type(m.name) is str)):
+            continue  # the common message without calls: every check below passes
         if not isinstance(m, Message):
             problems.append(Problem("wrong_type", f"message {i} is a {type(m).__name__}, not a Message"))
             continue
