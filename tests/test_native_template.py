@@ -421,6 +421,30 @@ def test_template_without_tool_calls_is_refused_once_naming_the_model(models):
         lf_encode(models, "phi4_mini", row("no_call"))
 
 
+def test_template_that_reads_tools_elsewhere_is_refused_naming_the_model(models, tmp_path):
+    """A Phi-4-mini-style template that renders calls as `<|tool_call|>` but reads the tool definitions from
+    the system message's `tools` key (ignoring `tools=`) would train every sample without its tools."""
+    from transformers import AutoTokenizer
+
+    from fc_plugin.formats.native import native_profile
+
+    tokenizer = AutoTokenizer.from_pretrained(str(models["phi4_mini"]))
+    tokenizer.chat_template = PHI4_MINI.replace(
+        "{%- else %}",
+        "{%- elif message.tool_calls is defined and message.tool_calls %}\n"
+        "{{- '<|assistant|><|tool_call|>' + message.tool_calls | map(attribute='function') | list | tojson"
+        " + '<|/tool_call|><|end|>' }}\n{%- else %}", 1)
+    folder = tmp_path / "phi4_calls"
+    tokenizer.save_pretrained(str(folder))
+    text = tokenizer.apply_chat_template(reference_messages("single", "qwen25"), tools=openai_tools(), tokenize=False)
+    assert '<|tool_call|>[{"name": "get_weather"' in text and "Weather of a city" not in text
+    with pytest.raises(NativeTemplateError, match=rf"{re.escape(str(folder))} does not render the tool definitions "
+                       r"passed as `tools=`.*template: fc_json_phi4 instead"):
+        native_profile(AutoTokenizer.from_pretrained(str(folder)))
+    with pytest.raises(NativeTemplateError, match="does not render the tool definitions"):
+        lf_encode({"phi4_calls": folder}, "phi4_calls", row("single"))
+
+
 def test_tokenizer_without_chat_template_is_refused(tiny_model):
     from llamafactory.data.template import get_template_and_fix_tokenizer
     from llamafactory.hparams import DataArguments

@@ -24,8 +24,9 @@ results carry the matching `tool_call_id` and name); tools are wrapped as `{"typ
 `reasoning_content` when the template reads it (Qwen3), `<think>...</think>` in the content when the
 template splits that off, otherwise the text beside the call (Qwen2.5/Hermes write it before the
 calls). The template's own refusals (Llama 3.1/3.2: parallel calls) are raised naming the sample;
-a template that renders no tool calls at all (Phi-4-mini's) is refused once, at load, naming the model
-and the fc_* template to use instead.
+a template that renders no tool calls at all (Phi-4-mini's), or no tool definitions from `tools=` before
+the first user message (Phi-4-mini-style ones read them from the system message's `tools` key), is refused
+once, at load, naming the model and the fc_* template to use instead.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ _profiles: dict[tuple[str, str, str, str], NativeProfile] = {}
 
 def native_profile(tokenizer: Any) -> NativeProfile:
     """Probe the tokenizer's chat template once (cached per template): does it render tool calls, in which
-    format, where do thoughts go, which tokens end a turn. NativeTemplateError when it renders no calls."""
+    format, where do thoughts go, which tokens end a turn. NativeTemplateError when it renders no calls, or
+    not the `tools=` definitions before the first user message."""
     source = template_source(tokenizer)
     key = (model_name(tokenizer), source, str(tokenizer.eos_token), str(tokenizer.bos_token))
     if key in _profiles:
@@ -141,7 +143,16 @@ def native_profile(tokenizer: Any) -> NativeProfile:
             f"tool_calls are missing from its rendering), so training on it would drop every call; use "
             f"template: {suggested_template(source)} instead (the format is then written by fc-plugin)"
         )
-    call_text = text[text.find("fc probe question") :]
+    question = text.find("fc probe question")
+    function = _PROBE_TOOLS[0]["function"]
+    if not all(0 <= text.find(needle) < question for needle in (function["name"], function["description"])):
+        raise NativeTemplateError(
+            f"template {NAME}: the chat template of {model} does not render the tool definitions passed as "
+            f"`tools=` (none before the first user message; it may read them elsewhere, as Phi-4-mini's reads a "
+            f"system message's `tools` key), so training on it would drop every tool definition; use template: "
+            f"{suggested_template(source)} instead (the format is then written by fc-plugin)"
+        )
+    call_text = text[question:]
     fmt = detect_format(call_text) or detect_format(source)
     if "reasoning_content" in source:
         reasoning = "reasoning_content"
