@@ -12,7 +12,7 @@ import pytest
 
 from fc_plugin import templates
 from fc_plugin.formats.lf_messages import to_chat_messages
-from fc_plugin.formats.llamafactory import PREFIX_WINDOW, prefix_segments, split_head, split_rendering
+from fc_plugin.formats.llamafactory import PREFIX_WINDOW, prefix_segments, split_head
 
 ROLES = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
