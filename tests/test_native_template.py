@@ -567,6 +567,42 @@ def test_parallel_calls_and_strict_errors():
     assert parse_native("<|python_tag|>{broken", "llama3_json").errors
 
 
+def test_native_calls_survive_decoding_as_eval_decodes(models):
+    """`<|tool_call|>`, `<|python_tag|>` (tiny tokenizer, as Phi-4-mini's / Llama 3's) and `[TOOL_CALLS]` (added
+    here, as in Mistral's) are special tokens: skip_special_tokens=True drops them and the calls read as
+    content. fc-plugin eval's decoding of fc_native output keeps them (and drops end-of-turn tokens)."""
+    from types import SimpleNamespace
+
+    from fc_plugin.evaluate.generate import ChatEngineGenerator
+
+    tokenizer = tokenizer_of(models, "phi4_mini")
+    tokenizer.add_special_tokens({"additional_special_tokens": ["[TOOL_CALLS]"]})
+    outputs = {
+        "phi4_mini_json": OUTPUTS["phi4_mini_json"][0] + "<|end|>",
+        "llama3_json": 'Looking it up.<|python_tag|>{"name": "get_weather", "parameters": {"city": "Oslo", "days": 2}}'
+                       "<|eom_id|>",
+        "mistral": '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Oslo", "days": 2}}]<|endoftext|>',
+        "hermes": OUTPUTS["hermes"][0],  # `<tool_call>` is no special token: decoded as before
+    }
+    for fmt, text in outputs.items():
+        ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        plain = tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+        generator = ChatEngineGenerator.__new__(ChatEngineGenerator)
+        generator.template = "fc_native"
+        generator.engine = SimpleNamespace(tokenizer=tokenizer, template=SimpleNamespace(native_format=fmt))
+        generator.markers = generator._native_markers()
+        decoded = generator.decode(ids)
+        assert "<|end|>" not in decoded and "<|eom_id|>" not in decoded and "<|endoftext|>" not in decoded
+        calls = parse_native(decoded, fmt).calls
+        assert [c.to_dict() for c in calls] == [CALL], (fmt, decoded)
+        if fmt == "hermes":
+            assert generator.markers == {} and decoded == plain
+        else:
+            assert not parse_native(plain, fmt).calls, (fmt, plain)  # what skip_special_tokens=True gave
+    generator.template = "fc_json_qwen"
+    assert generator._native_markers() == {}
+
+
 def test_format_is_detected_from_each_template(models):
     from fc_plugin.formats.native import native_profile
 

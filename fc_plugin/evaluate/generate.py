@@ -75,6 +75,25 @@ class ChatEngineGenerator:
         self.max_new_tokens = max_new_tokens
         self.chat_model = ChatModel(args)
         self.engine = self.chat_model.engine
+        self.markers = self._native_markers()
+
+    def _native_markers(self) -> dict[int, str]:
+        """With `template: fc_native`: the call markers of the bound native format that are special tokens
+        of the tokenizer (`<|tool_call|>`, `<|python_tag|>`, `[TOOL_CALLS]`), kept when decoding."""
+        from fc_plugin.formats.native import NAME, output_markers
+
+        engine = self.engine
+        if self.template != NAME or getattr(engine, "tokenizer", None) is None:
+            return {}
+        return output_markers(
+            engine.tokenizer, getattr(getattr(engine, "template", None), "native_format", None)
+        )
+
+    def decode(self, ids: list[int]) -> str:
+        """Generated ids as text (skip_special_tokens=True, except fc_native's call markers: `self.markers`)."""
+        from fc_plugin.formats.native import decode_output
+
+        return decode_output(self.engine.tokenizer, ids, self.markers)
 
     def generate(
         self, items: list[GoldItem], batch_size: int = 1, grammar: Any = None, progress: bool = True
@@ -103,10 +122,17 @@ class ChatEngineGenerator:
         def one(item: GoldItem) -> Generation:
             messages, system, tools = lf_prompt(item)
             began = time.perf_counter()
-            response = self.chat_model.chat(messages, system, tools, max_new_tokens=self.max_new_tokens)[0]
+            # fc_native calls marked by special tokens: decode with them, then drop the other special tokens
+            extra = {"skip_special_tokens": False} if self.markers else {}
+            response = self.chat_model.chat(
+                messages, system, tools, max_new_tokens=self.max_new_tokens, **extra
+            )[0]
+            text = response.response_text
+            if self.markers:
+                text = self.decode(list(self.engine.tokenizer(text, add_special_tokens=False)["input_ids"]))
             return Generation(
                 item.id,
-                response.response_text,
+                text,
                 time.perf_counter() - began,
                 response.prompt_length,
                 response.response_length,
@@ -169,7 +195,12 @@ class ChatEngineGenerator:
             new = output[i, width:].tolist()
             cut = next((k for k, t in enumerate(new) if t in stop_ids), None)
             kept = new if cut is None else new[:cut]
-            text = tokenizer.decode(kept, skip_special_tokens=skip_special, clean_up_tokenization_spaces=True)
+            if self.markers:  # fc_native calls marked by special tokens: keep the markers
+                text = self.decode(kept)
+            else:
+                text = tokenizer.decode(
+                    kept, skip_special_tokens=skip_special, clean_up_tokenization_spaces=True
+                )
             results.append(
                 Generation(
                     item.id,

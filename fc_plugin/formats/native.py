@@ -178,6 +178,40 @@ def _first_special_token(tokenizer: Any, text: str) -> str | None:
     return None
 
 
+#: The tokens that mark calls in each native format's output (what decoding must keep).
+MARKER_TOKENS: dict[str, tuple[str, ...]] = {
+    "hermes": ("<tool_call>", "</tool_call>", "<think>", "</think>"),
+    "llama3_json": ("<|python_tag|>",),
+    "mistral": ("[TOOL_CALLS]", "[ARGS]", "[CALL_ID]"),
+    "phi4_mini_json": ("<|tool_call|>", "<|/tool_call|>"),
+}
+
+
+def output_markers(tokenizer: Any, fmt: str | None) -> dict[int, str]:
+    """The call markers of native format `fmt` that are special tokens of `tokenizer` (id -> text): decoding
+    with skip_special_tokens=True drops them (`<|tool_call|>`, `<|python_tag|>`, `[TOOL_CALLS]`), and the
+    calls then read as content. Empty when there are none (or `fmt` is None)."""
+    found: dict[int, str] = {}
+    for marker in MARKER_TOKENS.get(fmt or "", ()):
+        ids = list(tokenizer(marker, add_special_tokens=False)["input_ids"])
+        if len(ids) == 1 and not tokenizer.decode(ids, skip_special_tokens=True):
+            found[ids[0]] = marker
+    return found
+
+
+def decode_output(tokenizer: Any, ids: list[int], markers: dict[int, str], clean_up: bool = True) -> str:
+    """Generated ids as text, as `decode(..., skip_special_tokens=True)` writes it (end-of-turn, pad and other
+    special tokens dropped) except that the `markers` (see `output_markers`) are kept."""
+    pieces, start = [], 0
+    for k, token in enumerate([*ids, None]):
+        if token is None or token in markers:
+            pieces.append(tokenizer.decode(ids[start:k], skip_special_tokens=True, clean_up_tokenization_spaces=clean_up))
+            if token is not None:
+                pieces.append(markers[token])
+            start = k + 1
+    return "".join(pieces)
+
+
 def call_id(seed: str, ordinal: int) -> str:
     """A deterministic 9-character alphanumeric call id (what Mistral's templates require)."""
     number = int.from_bytes(hashlib.sha256(f"{seed}\x00{ordinal}".encode()).digest()[:8], "big")
@@ -473,6 +507,7 @@ def parse_calls(name: str, text: str, strict: bool = False) -> Any:
 
 
 __all__ = [
-    "NAME", "NativeProfile", "NativeTemplateError", "call_id", "char_cuts", "native_classes", "native_messages",
-    "native_profile", "openai_tools", "parse_calls", "register_native", "token_cuts",
+    "MARKER_TOKENS", "NAME", "NativeProfile", "NativeTemplateError", "call_id", "char_cuts", "decode_output",
+    "native_classes", "native_messages", "native_profile", "openai_tools", "output_markers", "parse_calls",
+    "register_native", "token_cuts",
 ]
