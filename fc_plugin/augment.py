@@ -6,26 +6,31 @@ in the data; `augment_files` does the same to any dataset we read, one output sa
 
 - **mask**: function and parameter names become random identifier-like names (`vorami_tesk`,
   `kelDuno`), consistently in the tools (names, `properties`, `required`), the calls, the tool
-  results (their function name; JSON result keys that are parameter names) and every text that
+  results (their function name; JSON result keys that are parameter names, renamed in place so
+  the rest of the result stays byte-identical) and every text that
   mentions them (thoughts, system prompt, turns: names written as identifiers, i.e. with `_`, a
   digit or camelCase; plain words such as `city` are left alone in prose). Descriptions are kept,
   so the model must read them. Nested object properties keep their names.
 - **distractors**: 1..`max_distractors` tools from the dataset's own tool pool are added, similar
   ones first (shared parameter names, then shared words of name and description); never one with
-  the name of a tool already there, nor one with the same purpose as a called tool.
+  the name of a tool already there, nor one with the same purpose as a called tool, nor, in a
+  sample without calls, one that could serve the user's request (a content word of the user turns
+  in its name or description: the no-call answer must stay right).
 - **shuffle**: the tool list's order is shuffled.
 - **irrelevance**: the tools of the first call are removed and the answer becomes a short no-call
   reply ("Sorry, none of the tools I have can do that."), only for samples whose first turn is the
   request and its call, and only where no remaining tool could serve that call (same name words,
   similar description, or it takes the call's arguments); distractors of such a sample obey the
-  same rule. The rate is a share of all samples: eligible samples are picked more often to reach it.
+  same rule, and one that would be left with no tool at all is kept as it was. The rate is a share
+  of all samples: eligible samples are picked more often to reach it.
 
 Every kind has its own rate (defaults: mask 2/3 as in Hammer, distractors 1/2, shuffle 1,
 irrelevance 0.1). Each sample draws from its own seeded stream (seed, position), so a seed gives
-the same bytes. Inputs go through the convert pipeline (any `--from` format, our ShareGPT, dataset
+the same bytes (whatever PYTHONHASHSEED). Inputs go through the convert pipeline (any `--from` format, our ShareGPT, dataset
 names), are de-duplicated and spooled once (the tool pool is built on the way); every augmented
 sample is checked by the one validator, and one that fails is kept in the rejects file with its
-reason while its original is written instead. Output is atomic, with the dataset_info.json entry
+reason while its original is written instead; so is one that duplicates an earlier row (e.g. two
+irrelevance samples with the same request and reply). Output is atomic, with the dataset_info.json entry
 merged, like `fc-plugin convert`.
 """
 
@@ -42,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fc_plugin.convert.pipeline import ConvertOptions, iter_outcomes, resolve_dataset
+from fc_plugin.convert.pipeline import ConvertOptions, iter_outcomes, resolve_dataset, valid_outcomes
 from fc_plugin.sample import Message, Sample, ToolCall
 from fc_plugin.sharegpt import DatasetWriter, DigestSet, core_json, from_sharegpt, to_sharegpt
 from fc_plugin.stats import StatsCollector
@@ -108,10 +113,11 @@ class AugmentReport:
     eligible_irrelevance: int = 0  # samples whose request could become an irrelevance sample
     kinds: Counter[str] = field(default_factory=Counter)
     distractors_added: int = 0
-    irrelevance_blocked: int = 0  # drawn, but a remaining tool could serve the request
+    irrelevance_blocked: int = 0  # drawn, but a remaining tool could serve the request, or none would be left
     no_distractor: int = 0  # drawn, but the pool had no fitting tool
     unchanged: int = 0
     fallback: int = 0  # augmented sample invalid: the original was written instead
+    duplicate_fallback: int = 0  # augmented sample duplicated an earlier row: the original was written instead
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +130,7 @@ class AugmentReport:
             "distractors_none_fitting": self.no_distractor,
             "unchanged": self.unchanged,
             "fallback_to_original": self.fallback,
+            "duplicate_fallback_to_original": self.duplicate_fallback,
         }
 
     def render(self) -> str:
@@ -138,10 +145,14 @@ class AugmentReport:
         )
         lines.append(
             f"  irrelevance: {self.eligible_irrelevance} eligible sample(s); drawn for {self.irrelevance_blocked} other(s), "
-            f"kept as they were (no request + call opening, or a remaining tool could serve the request)"
+            f"kept as they were (no request + call opening, a remaining tool could serve the request, or no tool would be left)"
         )
         if self.fallback:
             lines.append(f"  fallback: {self.fallback} augmented sample(s) failed validation; originals written (see rejects)")
+        if self.duplicate_fallback:
+            lines.append(
+                f"  fallback: {self.duplicate_fallback} augmented sample(s) duplicated an earlier row; originals written (see rejects)"
+            )
         return "\n".join(lines)
 
 
@@ -260,7 +271,7 @@ class ToolPool:
         self.tools.append(tool)
         for p in _props(tool):
             self._by_param.setdefault(p, []).append(index)
-        for w in tool_words(tool):
+        for w in sorted(tool_words(tool)):
             self._by_word.setdefault(w, []).append(index)
 
     def __len__(self) -> int:
@@ -268,16 +279,20 @@ class ToolPool:
 
     def ranked(self, tools: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
         """Pool tools ordered for `tools`: similar first (2 per shared parameter name, 1 per shared
-        word, plus a random fraction that breaks ties), then a random sample of the others."""
+        word, plus a random fraction that breaks ties), then a random sample of the others.
+
+        Deterministic for `rng` whatever PYTHONHASHSEED: words are visited in sorted order and the
+        tie-breakers are drawn in pool order."""
         scores: Counter[int] = Counter()
         for tool in tools:
             for p in _props(tool):
                 for i in self._by_param.get(p, ())[:CANDIDATES]:
                     scores[i] += 2
-            for w in tool_words(tool):
+            for w in sorted(tool_words(tool)):
                 for i in self._by_word.get(w, ())[:CANDIDATES]:
                     scores[i] += 1
-        similar = sorted(scores, key=lambda i: (-(scores[i] + rng.random()), i))[:CANDIDATES]
+        keyed = {i: -(scores[i] + rng.random()) for i in sorted(scores)}
+        similar = sorted(keyed, key=lambda i: (keyed[i], i))[:CANDIDATES]
         others = [rng.randrange(len(self.tools)) for _ in range(min(len(self.tools), 16))] if self.tools else []
         seen: set[int] = set()
         out = []
@@ -341,36 +356,24 @@ class Augmenter:
         want = {k: draws[k] < (self.irrelevance_rate if k == "irrelevance" else rates[k]) for k in KINDS}
         kinds: list[str] = []
         messages = [Message(m.role, m.content, list(m.tool_calls), m.thought, m.name) for m in sample.messages]
-        tools = [t for t in sample.tools]
-        excluded_purpose: list[dict[str, Any]] = []  # distractors must not do what these do
-        serve_calls: list[tuple[ToolCall, dict[str, Any] | None]] = []  # nor serve these (irrelevance)
-        by_name = {t.get("name"): t for t in tools}
+        tools = list(sample.tools)
+        distracted = False  # distractors already drawn (for the irrelevance sample)
         if want["irrelevance"]:
-            if irrelevance_fits(sample):
-                i = _first_call_turn(sample)
-                assert i is not None
-                calls = sample.messages[i].tool_calls
-                removed = {c.name for c in calls}
-                serve_calls = [(c, by_name.get(c.name)) for c in calls]
-                excluded_purpose = [by_name[c.name] for c in calls if c.name in by_name]
-                user = messages[i - 1]
-                reply = rng.choice(NO_CALL_REPLIES[_lang(user.content)])
-                messages = [*messages[:i], Message("assistant", reply)]
-                tools = [t for t in tools if t.get("name") not in removed]
+            done = self._irrelevance(sample, rng) if irrelevance_fits(sample) else None
+            if done is not None:
+                messages, tools, added = done
                 kinds.append("irrelevance")
+                distracted = True
+                self._count(added, kinds, report)
             elif report is not None:
                 report.irrelevance_blocked += 1
-        called = {c.name for m in messages for c in m.tool_calls}
-        excluded_purpose += [by_name[n] for n in called if n in by_name]
-        if want["distractors"] or "irrelevance" in kinds:  # a refusal is only learnt next to tools that do not fit
-            added = self._distractors(tools, excluded_purpose, serve_calls, rng)
-            if added:
-                tools = tools + added
-                kinds.append("distractors")
-                if report is not None:
-                    report.distractors_added += len(added)
-            elif report is not None:
-                report.no_distractor += 1
+        if want["distractors"] and not distracted:
+            by_name = {t.get("name"): t for t in tools}
+            called = dict.fromkeys(c.name for m in messages for c in m.tool_calls)
+            purposes = [by_name[n] for n in called if n in by_name]
+            added = self._distractors(tools, purposes, [], _request(messages), rng)
+            tools = tools + added
+            self._count(added, kinds, report)
         if want["shuffle"] and len(tools) > 1:
             order = list(range(len(tools)))
             rng.shuffle(order)
@@ -388,16 +391,54 @@ class Augmenter:
             out.meta["augment_names"] = names
         return out, kinds
 
+    def _irrelevance(
+        self, sample: Sample, rng: random.Random
+    ) -> tuple[list[Message], list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """(messages, tools, distractors among them) of `sample` (which `irrelevance_fits`) turned
+        into an irrelevance sample, or None when no tool would be left to list (the called tools were
+        the only ones and no distractor fits)."""
+        i = _first_call_turn(sample)
+        assert i is not None
+        calls = sample.messages[i].tool_calls
+        by_name = {t.get("name"): t for t in sample.tools}
+        removed = {c.name for c in calls}
+        serve_calls = [(c, by_name.get(c.name)) for c in calls]
+        purposes = [by_name[c.name] for c in calls if c.name in by_name]
+        reply = rng.choice(NO_CALL_REPLIES[_lang(sample.messages[i - 1].content)])
+        messages = [Message(m.role, m.content, list(m.tool_calls), m.thought, m.name) for m in sample.messages[:i]]
+        messages.append(Message("assistant", reply))
+        tools = [t for t in sample.tools if t.get("name") not in removed]
+        # a refusal is only learnt next to tools that do not fit: it always gets distractors
+        added = self._distractors(tools, purposes, serve_calls, _request(messages), rng)
+        if not tools and not added:
+            return None
+        return messages, tools + added, added
+
+    @staticmethod
+    def _count(added: list[dict[str, Any]], kinds: list[str], report: AugmentReport | None) -> None:
+        if added:
+            kinds.append("distractors")
+        if report is not None:
+            if added:
+                report.distractors_added += len(added)
+            else:
+                report.no_distractor += 1
+
     def _distractors(
         self,
         tools: list[dict[str, Any]],
         purposes: list[dict[str, Any]],
         serve_calls: list[tuple[ToolCall, dict[str, Any] | None]],
+        request: tuple[ToolCall, dict[str, Any]] | None,
         rng: random.Random,
     ) -> list[dict[str, Any]]:
+        """1..max_distractors pool tools for `tools`: none with a listed name or the purpose of one of
+        `purposes`, none that could serve one of `serve_calls` or, in a sample without calls, the
+        user's `request` (see `_request`)."""
         want = rng.randint(1, self.config.max_distractors)
         names = {t.get("name") for t in tools} | {c.name for c, _ in serve_calls}
         reference = tools + [t for _, t in serve_calls if t is not None]
+        checks = [*serve_calls, *([request] if request is not None else [])]
         out: list[dict[str, Any]] = []
         for cand in self.pool.ranked(reference, rng):
             if len(out) >= want:
@@ -405,11 +446,22 @@ class Augmenter:
             name = cand.get("name")
             if name in names or any(same_purpose(cand, p) for p in purposes):
                 continue
-            if any(could_serve(cand, c, t) for c, t in serve_calls):
+            if any(could_serve(cand, c, t) for c, t in checks):
                 continue
             names.add(name)
             out.append(cand)
         return out
+
+
+def _request(messages: list[Message]) -> tuple[ToolCall, dict[str, Any]] | None:
+    """The user's request of a sample without calls as a (call, tool) pair for `could_serve`: the user
+    turns are both the call's name and the called tool's name, so a tool that shares a content word
+    with them (in its name or description), or has most of its words in them, could serve it. None
+    when the sample calls a tool (its calls say what it needs)."""
+    if any(m.tool_calls for m in messages):
+        return None
+    text = "\n".join(m.content for m in messages if m.role == "user")
+    return ToolCall(text, {}), {"name": text, "description": ""}
 
 
 # -- masking --------------------------------------------------------------------------------------
@@ -427,32 +479,37 @@ def _rename_tool(tool: dict[str, Any], fn: dict[str, str], params: dict[str, str
     return out
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_KEY_AFTER = re.compile(r"\s*:")
+
+
 class _TextRenamer:
     """Replaces old names in text (whole identifiers only) and keys in JSON results.
 
     Identifier-like names (`get_weather`, `order_id`, `startDate`) are replaced wherever they occur;
     plain words (`city`, `to`) only where they are written as code: in backticks or quotes, before
-    `=` or `:`, or next to Chinese text (`调用 weather，city 为北京`)."""
+    `=` or `:` at a line start or after `{`, `,` or `(` (`f(city=...)`, not "the following text:"),
+    or next to Chinese text (`调用 weather，city 为北京`)."""
 
     def __init__(self, fn: dict[str, str], params: dict[str, str]) -> None:
         self.keys = params
         self.table = {**params, **fn}
-        names = sorted(self.table, key=len, reverse=True)
-        self.pattern = (
-            re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9_])") if names else None
-        )
+        names = "|".join(map(re.escape, sorted(self.table, key=len, reverse=True)))
+        self.pattern = re.compile(r"(?<![A-Za-z0-9_])(" + names + r")(?![A-Za-z0-9_])") if names else None
+        # inside a JSON string's raw text: never the letter of an escape (`\n`, `\u00e9`)
+        self.raw_pattern = re.compile(r"(?<![A-Za-z0-9_\\])(" + names + r")(?![A-Za-z0-9_])") if names else None
 
     def _replace(self, m: re.Match[str]) -> str:
         old = m.group(1)
         if _identifier_like(old):
             return self.table[old]
         text, start, end = m.string, m.start(1), m.end(1)
-        before = text[:start].rstrip(" ")[-1:]
-        after = text[end:].lstrip(" ")[:1]
+        before = text[:start].rstrip(" \t")[-1:]
+        after = text[end:].lstrip(" \t")[:1]
         quoted = bool(before and after) and before in "`'\"" and after in "`'\""
         chinese = any(c and (_CJK.match(c) or c in "，。：；（）、“”") for c in (before, after))
-        code = after in ("=", ":") and after != "" or quoted or chinese
-        return self.table[old] if code else old
+        keyword = after in ("=", ":") and before in ("", "\n", "{", ",", "(")  # "" is the text's start
+        return self.table[old] if quoted or keyword or chinese else old
 
     def text(self, text: str | None) -> str | None:
         if not text or self.pattern is None:
@@ -460,30 +517,24 @@ class _TextRenamer:
         return self.pattern.sub(self._replace, text)
 
     def result(self, content: str) -> str:
-        """A tool result: JSON keys that are parameter names renamed, strings renamed like text."""
-        stripped = content.strip()
-        if stripped[:1] in ("{", "["):
+        """A tool result. JSON: keys that are parameter names renamed and strings renamed like text,
+        in place (spacing, number spelling and escapes stay byte-identical); other text like text."""
+        if content.strip()[:1] in ("{", "[") and self.pattern is not None:
             try:
-                value = json.loads(stripped)
+                value = json.loads(content)
             except ValueError:
                 value = None
             if isinstance(value, (dict, list)):
-                new = self._walk(value)
-                if new != value:
-                    compact = ": " not in content and ", " not in content
-                    seps = (",", ":") if compact else (", ", ": ")
-                    return json.dumps(new, ensure_ascii=False, separators=seps)
-                return content
+                return _JSON_STRING.sub(self._json_string, content)  # valid JSON: no quote outside a string
         return self.text(content) or content
 
-    def _walk(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {self.keys.get(k, k): self._walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._walk(v) for v in value]
-        if isinstance(value, str):
-            return self.text(value)
-        return value
+    def _json_string(self, m: re.Match[str]) -> str:
+        token = m.group(0)
+        if _JSON_KEY_AFTER.match(m.string, m.end()):  # an object key
+            new = self.keys.get(json.loads(token))
+            return json.dumps(new, ensure_ascii=False) if new is not None else token
+        assert self.raw_pattern is not None
+        return '"' + self.raw_pattern.sub(self._replace, token[1:-1]) + '"'
 
 
 def mask_names(sample: Sample, rng: random.Random) -> tuple[Sample, dict[str, dict[str, str]]]:
@@ -601,28 +652,20 @@ def _read_inputs(
     try:
         for path, fmt in sources:
             options = ConvertOptions(source_format=fmt, tokenizer=tokenizer, cutoff_len=cutoff_len, template=template)
-            for outcomes in iter_outcomes([path], options, formats):
-                stats.records += 1
-                bar.update()
-                for o in outcomes:
-                    if o.skipped:
-                        stats.skipped += 1
-                    elif o.problems:
-                        writer.add_reject_line(o.code or "unknown", o.reject or "{}")
-                        stats.reject(o.code or "unknown")
-                    elif not seen.add(o.digest or b""):
-                        message = "same conversations, system and tools as an earlier sample"
-                        writer.add_reject({**o.ref, "sample": o.sample, "code": "duplicate", "message": message})
-                        stats.reject("duplicate")
-                    else:
-                        row = json.loads(o.line or "{}")
-                        sample = from_sharegpt(row)
-                        for tool in sample.tools:
-                            pool.add(tool)
-                        report.inputs += 1
-                        report.eligible_irrelevance += irrelevance_fits(sample)
-                        ref = {**o.ref, "sample": o.sample}
-                        spool.write(json.dumps({"ref": ref, "row": row}, ensure_ascii=False) + "\n")
+            for o in valid_outcomes(iter_outcomes([path], options, formats), writer, stats, lambda _: bar.update()):
+                if not seen.add(o.digest or b""):
+                    message = "same conversations, system and tools as an earlier sample"
+                    writer.add_reject({**o.ref, "sample": o.sample, "code": "duplicate", "message": message})
+                    stats.reject("duplicate")
+                    continue
+                row = json.loads(o.line or "{}")
+                sample = from_sharegpt(row)
+                for tool in sample.tools:
+                    pool.add(tool)
+                report.inputs += 1
+                report.eligible_irrelevance += irrelevance_fits(sample)
+                ref = {**o.ref, "sample": o.sample}
+                spool.write(json.dumps({"ref": ref, "row": row}, ensure_ascii=False) + "\n")
     finally:
         bar.close()
 
@@ -632,7 +675,8 @@ def _write_one(
     stats: StatsCollector, report: AugmentReport, length: LengthChecker | None,
 ) -> None:  # fmt: skip
     """Pass 2 for one sample: augment, validate (+ measure), write it, or keep it as a reject and
-    write the original instead."""
+    write the original instead (also when it duplicates an earlier row: the duplicate is in the
+    rejects file with the kinds applied as `augment`)."""
     sample, kinds = augmenter.augment(original, augmenter.rng(position), report)
     problems = [(p.code, p.message) for p in validate_sample(sample)] if kinds else []
     row = to_sharegpt(sample) if not problems else None
@@ -651,14 +695,22 @@ def _write_one(
         sample, kinds = original, []
         row = to_sharegpt(original)
         size = length.measure(row)[0] if length is not None else len(core_json(row))
+    added = writer.add_row(row, ref={**ref, "augment": kinds} if kinds else ref)
+    if added is None and kinds:  # e.g. two irrelevance samples with the same request and reply
+        stats.reject("duplicate")
+        report.duplicate_fallback += 1
+        sample, kinds = original, []
+        row = to_sharegpt(original)
+        size = length.measure(row)[0] if length is not None else len(core_json(row))
+        added = writer.add_row(row, ref=ref)
+    if added is None:  # the original itself duplicates an earlier (augmented) row
+        stats.reject("duplicate")
+        return
+    stats.add(sample, size)
     if kinds:
         report.kinds.update(kinds)
     else:
         report.unchanged += 1
-    if writer.add_row(row, ref=ref) is None:
-        stats.reject("duplicate")
-    else:
-        stats.add(sample, size)
 
 
 __all__ = [

@@ -345,3 +345,130 @@ def test_cli_prints_the_report_and_json(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and report["augment"]["kinds"]["mask"] == 121 and report["augment"]["kinds"]["irrelevance"] == 0
     assert set(json.loads(info.read_text())) == {"a", "b"}
     assert main(["augment", "missing_name", "--out", str(tmp_path / "c.json"), "--info", str(info)]) == 2
+
+
+# -- review fixes ---------------------------------------------------------------------------------
+_HASHSEED_SCRIPT = """
+import sys
+from fc_plugin.augment import AugmentConfig, augment_files
+rates = {"mask": 0.5, "distractors": 1.0, "shuffle": 1.0, "irrelevance": 0.2}
+augment_files([sys.argv[1]], sys.argv[2], "out", AugmentConfig(seed=0, rates=rates), info_path=None, progress=False)
+"""
+
+
+def test_same_bytes_under_any_hash_seed(tmp_path: Path) -> None:
+    """Distractor ranking ties are broken the same way whatever PYTHONHASHSEED (sets of words)."""
+    import os
+    import subprocess
+    import sys
+
+    trip = tool("plan_trip", "Plan trip itinerary budget hotel museum restaurant beach train.", {"dest": "Where"}, ["dest"])
+    shared = ["itinerary", "budget", "hotel", "museum", "restaurant", "beach", "train", "trip"]
+    pool = []
+    for k in range(48):  # every pool tool shares one word with plan_trip: all tie, the tie-breakers decide
+        t = tool(f"tool{chr(97 + k % 26)}{chr(97 + k // 26)}", f"Handles {shared[k % 8]} stuff.", {f"p{k}x": "x"}, [f"p{k}x"])
+        pool.append(call_sample([t], t["name"], {f"p{k}x": "v"}, f"use {t['name']}", f"p{k}"))
+    targets = [call_sample([trip], "plan_trip", {"dest": f"D{k}"}, f"Plan a trip to D{k}", f"t{k}") for k in range(30)]
+    src = write_rows(tmp_path / "src.json", [*pool, *targets])
+    outs = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"out{seed}.json"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", _HASHSEED_SCRIPT, str(src), str(out)], check=True, env=env, cwd=ROOT)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+
+
+def test_no_call_samples_never_get_a_distractor_that_serves_the_request(tmp_path: Path) -> None:
+    refusal = "Sorry, I can only send emails."
+    samples = [
+        Sample([Message("user", f"What's the weather in City{k}?"), Message("assistant", refusal)], [EMAIL], f"r{k}")
+        for k in range(30)
+    ]
+    for t in (WEATHER, WEATHER_NOW, STOCK, ORDER, MOVIES):  # the pool: two weather tools among others
+        samples.append(call_sample([t], t["name"], {t["parameters"]["required"][0]: "x"}, f"use {t['name']}", t["name"]))
+    src = write_rows(tmp_path / "src.json", samples)
+    config = AugmentConfig(seed=0, rates=rates(distractors=1.0))
+    augment_files([src], tmp_path / "out.json", "out", config, info_path=None, progress=False)
+    added = 0
+    for row in read_rows(tmp_path / "out.json"):
+        out = from_sharegpt(row)
+        if out.id and out.id.startswith("r"):
+            names = {t["name"] for t in out.tools}
+            assert not names & {"get_weather", "weather_now"}, (out.id, names)
+            added += len(names) - 1
+    assert added >= 20  # distractors were added, only not the ones that fit the request
+
+
+def test_mask_leaves_prose_before_a_colon_alone() -> None:
+    text_tool = tool("translate_text", "Translate text.", {"text": "The text", "target": "Language"}, ["text"])
+    s = Sample(
+        [Message("user", "Translate the following text: Hello world. Target = French, please."),
+         Message("assistant", "", [ToolCall("translate_text", {"text": "Hello world", "target": "fr"})],
+                 thought='Call translate_text({"text": "Hello world"}) with\ntext: Hello world\ntranslate_text(text=x, target=fr)')],
+        [text_tool],
+    )  # fmt: skip
+    out, names = mask_names(s, random.Random(0))
+    text, target = names["parameters"]["text"], names["parameters"]["target"]
+    assert out.messages[0].content == s.messages[0].content  # prose: "text:" and "Target =" are words here
+    fn = names["functions"]["translate_text"]
+    assert out.messages[1].thought == f'Call {fn}({{"{text}": "Hello world"}}) with\n{text}: Hello world\n{fn}({text}=x, {target}=fr)'
+
+
+def test_mask_renames_result_keys_in_place() -> None:
+    result = '{\n  "city": "Paris",\n  "price": 1.50,\n  "note": "a  b,c:d",\n  "nested": {"city" : [1.0e3, "x"]},\n  "start_date":"2025"\n}'
+    s = Sample(
+        [Message("user", "Weather?"), Message("assistant", "", [ToolCall("get_weather", {"city": "Paris"})]),
+         Message("tool", result, name="get_weather"), Message("assistant", "Sunny.")],
+        [WEATHER],
+    )  # fmt: skip
+    out, names = mask_names(s, random.Random(0))
+    city, start = names["parameters"]["city"], names["parameters"]["start_date"]
+    expected = result.replace('"city"', f'"{city}"').replace('"start_date"', f'"{start}"')
+    assert out.messages[2].content == expected  # indent, 1.50, spacing in strings: byte-identical
+
+
+def test_augmented_duplicate_of_an_earlier_row_writes_the_original(tmp_path: Path) -> None:
+    """Irrelevance turns samples that differ only in the call into the same request + refusal."""
+    samples = [call_sample([WEATHER, EMAIL], "get_weather", {"city": f"Paris{k}"}, "Weather in Paris?", f"w{k}") for k in range(12)]
+    src = write_rows(tmp_path / "src.json", samples)
+    config = AugmentConfig(seed=0, rates=rates(irrelevance=1.0))
+    result = augment_files([src], tmp_path / "out.json", "out", config, info_path=None, progress=False)
+    rows = read_rows(tmp_path / "out.json")
+    assert len(rows) == result.written == 12  # at most len(NO_CALL_REPLIES["en"]) refusals differ
+    outs = [from_sharegpt(r) for r in rows]
+    originals = [o for o in outs if not o.meta.get("augment")]
+    assert originals and all(o.messages[1].tool_calls for o in originals)
+    report = result.report
+    assert report.kinds["irrelevance"] == 12 - len(originals) == len(outs) - report.unchanged
+    assert report.duplicate_fallback == len(originals) and report.unchanged == len(originals)
+    rejects = [json.loads(line) for line in (tmp_path / "out.rejects.jsonl").read_text().splitlines()]
+    assert len(rejects) == len(originals) and all(r["code"] == "duplicate" for r in rejects)
+
+
+def test_irrelevance_never_leaves_an_empty_tool_list(tmp_path: Path) -> None:
+    samples = [call_sample([WEATHER], "get_weather", {"city": f"C{k}"}, f"Weather in C{k}?", f"w{k}") for k in range(10)]
+    src = write_rows(tmp_path / "src.json", samples)
+    config = AugmentConfig(seed=0, rates=rates(irrelevance=1.0))
+    result = augment_files([src], tmp_path / "out.json", "out", config, info_path=None, progress=False)
+    rows = [from_sharegpt(r) for r in read_rows(tmp_path / "out.json")]
+    assert len(rows) == 10 and all(o.tools and o.messages[1].tool_calls for o in rows)
+    assert result.report.kinds["irrelevance"] == 0 and result.report.irrelevance_blocked == 10
+
+
+def test_augment_reads_inputs_like_convert(tmp_path: Path) -> None:
+    """Both go through the one outcome loop: the same rows and the same rejects for data/raw."""
+    from fc_plugin.convert import pipeline
+
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "data" / "raw", raw)
+    shutil.copy(raw / "sharegpt.json", raw / "sharegpt_copy.json")
+    conv = pipeline.convert_files([raw], tmp_path / "c.json", "c", info_path=None)
+    result = augment_files([raw], tmp_path / "a.json", "a", AugmentConfig(rates=rates()), info_path=None, progress=False)
+    assert read_rows(tmp_path / "a.json") == read_rows(tmp_path / "c.json")
+    assert result.formats == conv.formats and result.stats.records == conv.stats.records
+    assert result.stats.skipped == conv.stats.skipped
+    a_rejects = (tmp_path / "a.rejects.jsonl").read_text().splitlines()
+    c_rejects = (tmp_path / "c.rejects.jsonl").read_text().splitlines()
+    assert [json.loads(r) for r in a_rejects] == [json.loads(r) for r in c_rejects]
+    assert aug.valid_outcomes is pipeline.valid_outcomes  # one copy of the loop

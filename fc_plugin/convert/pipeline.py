@@ -16,7 +16,7 @@ import json
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -282,6 +282,29 @@ def iter_outcomes(
                 yield processor.process(rec)
 
 
+def valid_outcomes(
+    outcomes: Iterable[list[Outcome]],
+    writer: DatasetWriter,
+    stats: StatsCollector,
+    on_record: Callable[[list[Outcome]], None] | None = None,
+) -> Iterator[Outcome]:
+    """The outcomes of `outcomes` (from `iter_outcomes`) that are valid samples, in order; every
+    record counted in `stats` (`on_record` called with its outcomes, e.g. for progress), skipped ones
+    counted, rejects written to `writer`'s rejects file and counted by code."""
+    for record in outcomes:
+        stats.records += 1
+        if on_record is not None:
+            on_record(record)
+        for o in record:
+            if o.skipped:
+                stats.skipped += 1
+            elif o.problems:
+                writer.add_reject_line(o.code or "unknown", o.reject or "{}")
+                stats.reject(o.code or "unknown")
+            else:
+                yield o
+
+
 def convert_files(
     inputs: Sequence[str | Path],
     out_path: str | Path,
@@ -306,27 +329,22 @@ def convert_files(
     disable = None if options.progress is None else not options.progress  # None: only on a terminal
     total = sum(p.stat().st_size for p in paths)
     bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"convert {name}", disable=disable)
+    done = [0]  # bytes read since the bar was last updated
+
+    def progress(outcomes: list[Outcome]) -> None:
+        done[0] += outcomes[0].size
+        if done[0] > 1 << 20:
+            bar.update(done[0])
+            done[0] = 0
+
     try:
-        done = 0
-        for outcomes in iter_outcomes(paths, options, result.formats):
-            stats.records += 1
-            done += outcomes[0].size
-            if done > 1 << 20:
-                bar.update(done)
-                done = 0
-            for o in outcomes:
-                if o.skipped:
-                    stats.skipped += 1
-                elif o.problems:
-                    writer.add_reject_line(o.code or "unknown", o.reject or "{}")
-                    stats.reject(o.code or "unknown")
-                else:
-                    split = writer.add_line(o.line or "", o.digest or b"", ref={**o.ref, "sample": o.sample})
-                    if split is None:
-                        stats.reject("duplicate")
-                    elif o.summary is not None:
-                        stats.add_summary(*o.summary, length=o.length, split=split)
-        bar.update(done)
+        for o in valid_outcomes(iter_outcomes(paths, options, result.formats), writer, stats, progress):
+            split = writer.add_line(o.line or "", o.digest or b"", ref={**o.ref, "sample": o.sample})
+            if split is None:
+                stats.reject("duplicate")
+            elif o.summary is not None:
+                stats.add_summary(*o.summary, length=o.length, split=split)
+        bar.update(done[0])
         result.written, result.rejected, result.duplicates = writer.written, writer.rejected, writer.duplicates
         failing = result.rejected - result.duplicates
         if result.written == 0:
@@ -358,4 +376,5 @@ __all__ = [
     "iter_outcomes",
     "iter_records",
     "resolve_dataset",
+    "valid_outcomes",
 ]
