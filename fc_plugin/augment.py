@@ -489,7 +489,7 @@ class _TextRenamer:
     Identifier-like names (`get_weather`, `order_id`, `startDate`) are replaced wherever they occur;
     plain words (`city`, `to`) only where they are written as code: in backticks or quotes, before
     `=` or `:` at a line start or after `{`, `,` or `(` (`f(city=...)`, not "the following text:"),
-    or next to Chinese text (`调用 weather，city 为北京`)."""
+    right before `=` (`with city="Paris"`), or next to Chinese text (`调用 weather，city 为北京`)."""
 
     def __init__(self, fn: dict[str, str], params: dict[str, str]) -> None:
         self.keys = params
@@ -508,7 +508,10 @@ class _TextRenamer:
         after = text[end:].lstrip(" \t")[:1]
         quoted = bool(before and after) and before in "`'\"" and after in "`'\""
         chinese = any(c and (_CJK.match(c) or c in "，。：；（）、“”") for c in (before, after))
-        keyword = after in ("=", ":") and before in ("", "\n", "{", ",", "(")  # "" is the text's start
+        # `name: x` / `name = x` at a line start ("" is the text's start) or after `{`, `,`, `(`;
+        # `name=x` (no space, not `==`) anywhere ("call f with city=\"Paris\"")
+        attached = text[end : end + 1] == "=" and text[end + 1 : end + 2] != "="
+        keyword = attached or (after in ("=", ":") and before in ("", "\n", "{", ",", "("))
         return self.table[old] if quoted or keyword or chinese else old
 
     def text(self, text: str | None) -> str | None:

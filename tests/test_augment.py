@@ -405,14 +405,16 @@ def test_mask_leaves_prose_before_a_colon_alone() -> None:
     s = Sample(
         [Message("user", "Translate the following text: Hello world. Target = French, please."),
          Message("assistant", "", [ToolCall("translate_text", {"text": "Hello world", "target": "fr"})],
-                 thought='Call translate_text({"text": "Hello world"}) with\ntext: Hello world\ntranslate_text(text=x, target=fr)')],
+                 thought='Call translate_text({"text": "Hello world"}) with\ntext: Hello world\ntranslate_text(text=x, target=fr)\n'
+                         'so I call it with text="Hello world", target = fr; the text == input')],
         [text_tool],
     )  # fmt: skip
     out, names = mask_names(s, random.Random(0))
     text, target = names["parameters"]["text"], names["parameters"]["target"]
     assert out.messages[0].content == s.messages[0].content  # prose: "text:" and "Target =" are words here
     fn = names["functions"]["translate_text"]
-    assert out.messages[1].thought == f'Call {fn}({{"{text}": "Hello world"}}) with\n{text}: Hello world\n{fn}({text}=x, {target}=fr)'
+    assert out.messages[1].thought == (f'Call {fn}({{"{text}": "Hello world"}}) with\n{text}: Hello world\n{fn}({text}=x, {target}=fr)\n'
+                                       f'so I call it with {text}="Hello world", {target} = fr; the text == input')
 
 
 def test_mask_renames_result_keys_in_place() -> None:
