@@ -25,8 +25,10 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DIGIT_MAP = str.maketrans({chr(i): "0" if chr(i).isdigit() else " " for i in range(128)})
-_BIG_INT = "0" * 19  # 19+ digits in a row: maybe an integer beyond 64 bits, which orjson turns into a float
+# UTF-8 bytes -> "0" for an ASCII digit, "[" for an opening bracket, " " for anything else (the bytes of
+# a non-ASCII character are all >= 0x80): one fast bytes.translate serves both scans of `orjson_exact`.
+_SCAN_MAP = bytes(48 if 48 <= i <= 57 else 91 if i in (91, 123) else 32 for i in range(256))
+_BIG_INT = b"0" * 19  # 19+ digits in a row: maybe an integer beyond 64 bits, which orjson turns into a float
 _MAX_BRACKETS = 400  # more: maybe nested deeper than the json module's recursion limit allows
 
 
@@ -38,7 +40,8 @@ def orjson_exact(text: str) -> bool:
     orjson), nesting the json module refuses (RecursionError) and what it rejects itself (NaN,
     1e400, lone surrogates: `loads` then asks the json module). The first two are ruled out by
     cheap scans: no run of 19 digits, fewer than _MAX_BRACKETS opening brackets."""
-    return (text.count("[") + text.count("{") < _MAX_BRACKETS) and _BIG_INT not in text.translate(_DIGIT_MAP)
+    scan = text.encode("utf-8", "surrogatepass").translate(_SCAN_MAP)
+    return scan.count(b"[") < _MAX_BRACKETS and _BIG_INT not in scan
 
 
 def loads(text: str) -> Any:
