@@ -77,7 +77,7 @@ def to_sharegpt(sample: Sample, tools_json: str | None = None) -> dict[str, Any]
             turns.append({"from": "human", "value": m.content})
         elif m.role == "assistant" and m.tool_calls:
             thought = "\n".join(t for t in (m.thought, m.content) if t) or None  # text beside calls
-            calls = [c.to_dict() for c in m.tool_calls]
+            calls = [{"name": c.name, "arguments": c.arguments} for c in m.tool_calls]  # ToolCall.to_dict
             payload = _dumps(calls[0] if len(calls) == 1 else calls)
             turns.append({"from": "function_call", "value": with_thought(thought, payload)})
             last_calls = list(m.tool_calls)

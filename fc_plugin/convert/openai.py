@@ -92,7 +92,7 @@ def convert(record: dict) -> list[Sample]:
                     names_by_id[call_id] = call.name
             if raw.get("function_call") is not None:
                 calls.append(_call(raw["function_call"], i, None)[0])
-            thought = raw.get("thought", raw.get("reasoning_content"))
+            thought = raw["thought"] if "thought" in raw else raw.get("reasoning_content")
             last_calls = calls or last_calls
             messages.append(
                 Message("assistant", content, calls, thought if isinstance(thought, str) else None)
