@@ -4,8 +4,9 @@ Seed 001's failure: trained on a handful of tools, a model memorises their names
 new tool even when its schema is clear. Hammer (MadeAgents/Hammer), APIGen/xLAM and ToolACE fix it
 in the data; `augment_files` does the same to any dataset we read, one output sample per input:
 
-- **mask**: function and parameter names become random identifier-like names (`vorami_tesk`,
-  `kelDuno`), consistently in the tools (names, `properties`, `required`), the calls, the tool
+- **mask**: function and parameter names become random identifier-like names, made of pseudo-words
+  (`vorami_tesk`, `kelDuno`; `names="random"`, the default, as in Hammer) or of common English words
+  (`river_table`, `stoneLake`; `names="words"`: fewer tokens per name to copy), consistently in the tools (names, `properties`, `required`), the calls, the tool
   results (their function name; JSON result keys that are parameter names, renamed in place so
   the rest of the result stays byte-identical) and every text that
   mentions them (thoughts, system prompt, turns: names written as identifiers, i.e. with `_`, a
@@ -44,6 +45,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from fc_plugin.validate import LengthChecker, validate_sample
 
 KINDS = ("mask", "distractors", "shuffle", "irrelevance")
 DEFAULT_RATES: dict[str, float] = {"mask": 2 / 3, "distractors": 0.5, "shuffle": 1.0, "irrelevance": 0.1}
+NAME_STYLES = ("random", "words")  # masked names from pseudo-words, or from common English words
 SIMILAR_DESCRIPTION = 0.6  # shared share of the smaller word set (name + description): the same purpose
 CANDIDATES = 512  # pool tools scored per sample at most (the inverted index finds the similar ones)
 
@@ -91,8 +94,11 @@ class AugmentConfig:
     seed: int = 0
     rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
     max_distractors: int = 3
+    names: str = "random"  # one of NAME_STYLES
 
     def __post_init__(self) -> None:
+        if self.names not in NAME_STYLES:
+            raise ValueError(f"--names must be one of {', '.join(NAME_STYLES)}, got {self.names!r}")
         unknown = set(self.rates) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown augmentation kind(s) {sorted(unknown)}; known: {', '.join(KINDS)}")
@@ -238,10 +244,23 @@ def _pseudo_word(rng: random.Random) -> str:
     return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.randint(1, 2))) + rng.choice(_CODAS)
 
 
-def fresh_name(rng: random.Random, taken: set[str], parts: tuple[int, int]) -> str:
-    """A random identifier-like name not in `taken` (added to it): snake_case, or camelCase."""
+@lru_cache(maxsize=1)
+def _english_words() -> tuple[str, ...]:
+    from fc_plugin.base_model import WORDS  # common English words: the base model's generic vocabulary
+
+    return tuple(w for w in WORDS if len(w) >= 3)
+
+
+def _english_word(rng: random.Random) -> str:
+    return rng.choice(_english_words())
+
+
+def fresh_name(rng: random.Random, taken: set[str], parts: tuple[int, int], style: str = "random") -> str:
+    """A random identifier-like name not in `taken` (added to it): snake_case, or camelCase, of
+    pseudo-words (`style="random"`) or common English words (`style="words"`)."""
+    piece = _english_word if style == "words" else _pseudo_word
     for _ in range(1000):
-        pieces = [_pseudo_word(rng) for _ in range(rng.randint(*parts))]
+        pieces = [piece(rng) for _ in range(rng.randint(*parts))]
         if len(pieces) > 1 and rng.random() < 0.3:
             name = pieces[0] + "".join(p.capitalize() for p in pieces[1:])
         else:
@@ -383,7 +402,7 @@ class Augmenter:
         out = Sample(messages, tools, sample.id, dict(sample.meta))
         names = None
         if want["mask"] and tools:
-            out, names = mask_names(out, rng)
+            out, names = mask_names(out, rng, self.config.names)
             kinds.append("mask")
         if kinds:
             out.meta["augment"] = kinds
@@ -540,8 +559,9 @@ class _TextRenamer:
         return '"' + self.raw_pattern.sub(self._replace, token[1:-1]) + '"'
 
 
-def mask_names(sample: Sample, rng: random.Random) -> tuple[Sample, dict[str, dict[str, str]]]:
-    """`sample` with every tool's name and top-level parameter names replaced by fresh random ones,
+def mask_names(sample: Sample, rng: random.Random, style: str = "random") -> tuple[Sample, dict[str, dict[str, str]]]:
+    """`sample` with every tool's name and top-level parameter names replaced by fresh random ones
+    (`style`: one of NAME_STYLES),
     consistently everywhere (see the module docstring). Returns (sample, {"functions", "parameters"}:
     old -> new). One parameter name gets one new name in the whole sample."""
     taken: set[str] = set()
@@ -554,10 +574,10 @@ def mask_names(sample: Sample, rng: random.Random) -> tuple[Sample, dict[str, di
     for t in sample.tools:
         name = t.get("name")
         if isinstance(name, str) and name not in fn:
-            fn[name] = fresh_name(rng, taken, (2, 3))
+            fn[name] = fresh_name(rng, taken, (2, 3), style)
         for p in [*_props(t), *_required(t)]:
             if p not in params:
-                params[p] = fresh_name(rng, taken, (1, 2))
+                params[p] = fresh_name(rng, taken, (1, 2), style)
     tools = [_rename_tool(t, fn, params) if isinstance(t.get("name"), str) else t for t in sample.tools]
     text = _TextRenamer(fn, params)
     messages = []

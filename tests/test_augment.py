@@ -474,3 +474,42 @@ def test_augment_reads_inputs_like_convert(tmp_path: Path) -> None:
     c_rejects = (tmp_path / "c.rejects.jsonl").read_text().splitlines()
     assert [json.loads(r) for r in a_rejects] == [json.loads(r) for r in c_rejects]
     assert aug.valid_outcomes is pipeline.valid_outcomes  # one copy of the loop
+
+
+def test_mask_with_english_words_renames_as_consistently_and_draws_common_words() -> None:
+    from fc_plugin.base_model import WORDS
+
+    sample = rich_sample()
+    out, names = mask_names(sample, random.Random(0), "words")
+    fn, params = names["functions"], names["parameters"]
+    assert set(fn) == {"get_weather", "send_email"} and set(params) == {"city", "start_date", "to", "subject"}
+    new_names = [*fn.values(), *params.values()]
+    assert len(set(new_names)) == len(new_names) and not set(new_names) & {*fn, *params}
+    for name in new_names:  # snake_case or camelCase of common English words
+        pieces = re.split(r"_|(?<=[a-z])(?=[A-Z])", name)
+        assert pieces and all(piece.lower() in WORDS for piece in pieces), name
+    calls = out.messages[2].tool_calls
+    assert [c.name for c in calls] == [fn["get_weather"], fn["send_email"]]
+    assert calls[0].arguments == {params["city"]: "Paris", params["start_date"]: "2025-01-02"}
+    assert json.loads(out.messages[3].content) == {params["city"]: "Paris", params["start_date"]: "2025-01-02", "temp": 21}
+    assert validate_sample(out) == []
+    # another style draws other names from the same stream; the default stays pseudo-words
+    random_names = mask_names(sample, random.Random(0))[1]
+    assert random_names["functions"] != fn
+    assert not all(p.lower() in WORDS for p in re.split(r"_|(?<=[a-z])(?=[A-Z])", random_names["functions"]["get_weather"]))
+    with pytest.raises(ValueError, match="--names must be one of random, words"):
+        AugmentConfig(names="syllables")
+
+
+def test_cli_names_words(tmp_path: Path) -> None:
+    src = write_rows(tmp_path / "in.json", [rich_sample()])
+    out = tmp_path / "out.json"
+    code = main(["augment", str(src), "--out", str(out), "--info", str(tmp_path / "dataset_info.json"),
+                 "--mask", "1", "--distractors", "0", "--names", "words", "--no-progress"])  # fmt: skip
+    assert code == 0
+    row = read_rows(out)[0]
+    name = json.loads(row["tools"])[0]["name"] if isinstance(row["tools"], str) else row["tools"][0]["name"]
+    from fc_plugin.base_model import WORDS
+
+    assert name not in ("get_weather", "send_email")
+    assert all(p.lower() in WORDS for p in re.split(r"_|(?<=[a-z])(?=[A-Z])", name))

@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        ("irrelevance", "samples turned into irrelevance (no-call) samples, where possible")):  # fmt: skip
         p.add_argument(f"--{kind}", type=float, default=DEFAULT_RATES[kind], metavar="RATE",
                        help=f"share of {what} (default {DEFAULT_RATES[kind]:.2g})")  # fmt: skip
+    p.add_argument("--names", choices=("random", "words"), default="random",
+                   help="masked names from pseudo-words (random, the default, as in Hammer) or common English words")
     p.add_argument("--max-distractors", type=int, default=3, help="distractor tools per sample, at most (default 3)")
     p.add_argument("--json", action="store_true", help="print the stats and augmentation report as JSON")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None)
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     name = args.name or Path(args.out).stem
     config = AugmentConfig(seed=args.seed, rates={k: getattr(args, k) for k in KINDS},
-                           max_distractors=args.max_distractors)  # fmt: skip
+                           max_distractors=args.max_distractors, names=args.names)  # fmt: skip
     result = augment_files(
         args.inputs, args.out, name, config, source_format=args.source_format, info_path=args.info,
         tokenizer=args.tokenizer, cutoff_len=args.cutoff_len, template=args.template, progress=args.progress,
