@@ -121,7 +121,10 @@ def python_type_schema(type_name: str) -> tuple[dict[str, Any], bool]:
         base = _TYPE_NAMES[head]
         if base == "array":
             schema: dict[str, Any] = {"type": "array"}
-            if args and args[-1] != "...":
+            if head == "tuple" and len(args) > 1 and args[-1] != "...":  # Tuple[int, str]: by position
+                prefix = [python_type_schema(a)[0] for a in args]
+                schema.update(prefixItems=prefix, items=False, minItems=len(args))
+            elif args:  # List[int], Tuple[int, ...]: every item
                 schema["items"] = python_type_schema(args[0])[0]
             return schema, optional
         if base == "object":
@@ -279,7 +282,10 @@ def _to_json_schema(params: Any) -> dict[str, Any]:
             out["required"] = required
         return out
     schema, _ = _normalize_node(params)
-    if schema.get("type") in (None, "object") or "properties" in schema:
+    kind = schema.get("type")
+    # arguments are always an object (["object", "null"] holds nothing more a call could use); a schema of
+    # another type is left for validation to report (invalid_tool_schema), never rewritten into an object
+    if kind in (None, "object") or (isinstance(kind, list) and "object" in kind):
         schema = {"type": "object", "properties": {}, **{k: v for k, v in schema.items() if k != "type"}}
     return schema
 
@@ -303,10 +309,15 @@ def normalize_tool(tool: Any) -> dict[str, Any]:
     params = tool.get("parameters", tool.get("arguments", tool.get("input_schema")))
     schema = to_json_schema(params)
     lifted = tool.get("required")  # xLAM rows (and LLaMA-Factory's v1 demo) put `required` beside `parameters`
-    if isinstance(lifted, list) and lifted and "required" not in schema:
-        if not all(isinstance(r, str) for r in lifted):
-            raise ConvertError("invalid_tool_schema", f"{name}: `required` beside `parameters` must list names, got {lifted!r}")
-        schema = {**schema, "required": lifted}
+    if lifted is not None and lifted != []:
+        if not isinstance(lifted, list) or not all(isinstance(r, str) for r in lifted):
+            message = f"{name}: `required` beside `parameters` must list names, got {lifted!r}"
+            raise ConvertError("invalid_tool_schema", message)
+        inner = schema.get("required")
+        if inner is None:
+            schema = {**schema, "required": lifted}
+        elif isinstance(inner, list):  # both: every name either lists is required (none dropped)
+            schema = {**schema, "required": [*inner, *(r for r in dict.fromkeys(lifted) if r not in inner)]}
     return {"name": name.strip(), "description": description, "parameters": schema}
 
 

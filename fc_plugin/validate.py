@@ -350,6 +350,8 @@ def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[
             error, compiled = compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
         except (TypeError, ValueError) as exc:
             error, compiled = f"parameters are not JSON: {exc}", None
+        if error is None:
+            error = _unknown_required(params)
         if error:
             problems.append(Problem("invalid_tool_schema", f"tool {name}: {error}"))
             continue
@@ -358,6 +360,22 @@ def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[
             continue
         known[name] = (params, compiled)
     return problems, known
+
+
+def _unknown_required(params: dict[str, Any]) -> str | None:
+    """A required argument that no call could give: not among `properties`, where `_check_call` refuses
+    every other name (no `additionalProperties`, no matching `patternProperties`) - e.g. a misspelt name."""
+    props, required = params.get("properties"), params.get("required")
+    if not isinstance(props, dict) or not isinstance(required, list) or params.get("additionalProperties"):
+        return None
+    try:
+        patterns = [re.compile(p) for p in params.get("patternProperties") or {}]
+    except (re.error, TypeError):
+        return None  # not ours to judge here
+    missing = [r for r in required if r not in props and not any(p.search(r) for p in patterns)]
+    if not missing:
+        return None
+    return f"required {_clip(', '.join(map(repr, missing)))} not among its properties ({_clip(', '.join(props)) or 'none'})"
 
 
 _ERROR_CODES = {"type": "type_mismatch", "enum": "invalid_enum", "const": "invalid_enum",

@@ -14,7 +14,7 @@ from fc_plugin.convert import FORMATS, ConvertError, convert_record, detect_form
 from fc_plugin.convert.glaive import parse_functioncall
 from fc_plugin.convert.toolace import parse_python_calls
 from fc_plugin.normalize import normalize_sample
-from fc_plugin.sample import Sample, ToolCall
+from fc_plugin.sample import Message, Sample, ToolCall
 from fc_plugin.validate import validate_sample
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -967,3 +967,27 @@ def test_llamafactory_v1_parts_reasoning_parallel_results_and_required_beside_pa
         FORMATS["lf_v1"].convert(broken)
     assert info.value.code == "invalid_json"
     assert detect_format(load_records("lf_v1")) == "lf_v1" and detect_format(load_records("openai")) == "openai"
+
+
+def test_normalisation_neither_widens_nor_drops_what_a_schema_says() -> None:
+    """Typing forms keep their item types, a non-object schema is not rewritten into an object, and a
+    `required` list beside `parameters` adds to the one inside (an unreadable one is an error, not ignored)."""
+    from fc_plugin.normalize import normalize_tool, to_json_schema
+
+    schema = to_json_schema({"xs": {"type": "Tuple[int, ...]"}, "pair": {"type": "Tuple[float, str]"}})
+    props = schema["properties"]
+    assert props["xs"] == {"type": "array", "items": {"type": "integer"}}
+    assert props["pair"] == {"type": "array", "prefixItems": [{"type": "number"}, {"type": "string"}], "items": False,
+                             "minItems": 2}  # fmt: skip
+    array = {"name": "f", "parameters": {"type": "array", "properties": {"a": {"type": "string"}}}}
+    assert normalize_tool(array)["parameters"]["type"] == "array"  # left for validation to report
+    bad = Sample([Message("user", "q"), Message("assistant", "a")], [normalize_tool(array)])
+    assert [p.code for p in validate_sample(bad)] == ["invalid_tool_schema"]
+    both = {"name": "f", "parameters": {"type": "object", "properties": {"a": {}, "b": {}}, "required": ["a"]},
+            "required": ["a", "b"]}  # fmt: skip
+    assert normalize_tool(both)["parameters"]["required"] == ["a", "b"]
+    for lifted in ("b", True, [1]):
+        with pytest.raises(ConvertError, match="beside `parameters` must list names") as info:
+            normalize_tool({**both, "required": lifted})
+        assert info.value.code == "invalid_tool_schema"
+

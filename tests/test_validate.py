@@ -205,3 +205,16 @@ def test_length_with_a_template_and_template_errors(tiny_model) -> None:
     tight = LengthChecker(checker.tokenizer, cutoff_len=checker.measure(to_sharegpt(_long_call_sample(40)))[0] - 30,
                           template="fc_json_qwen")  # fmt: skip
     assert [p.code for p in tight.measure(to_sharegpt(_long_call_sample(40)))[1]] == ["truncated_call"]
+
+
+def test_a_required_name_no_call_could_give_is_an_invalid_schema() -> None:
+    """`required: ["cty"]` beside `properties: {"city"}` (a misspelling) makes every call wrong: the tool is
+    reported, naming the name, even in a sample without calls; names that other keywords allow are fine."""
+    params = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["cty"]}
+    typo = {"name": "w", "parameters": params}
+    problems = validate_sample(sample(user(), Message("assistant", "Hello."), tools=[typo]))
+    assert [p.code for p in problems] == ["invalid_tool_schema"] and "'cty'" in problems[0].message
+    for allowed in ({**params, "additionalProperties": True}, {**params, "patternProperties": {"^c": {}}}):
+        tool = {"name": "w", "parameters": allowed}
+        assert validate_sample(sample(user(), call("w", city="B", cty="x"), Message("tool", "ok", name="w"),
+                                      Message("assistant", "ok"), tools=[tool])) == []  # fmt: skip
