@@ -991,3 +991,24 @@ def test_normalisation_neither_widens_nor_drops_what_a_schema_says() -> None:
             normalize_tool({**both, "required": lifted})
         assert info.value.code == "invalid_tool_schema"
 
+
+def test_parts_and_thoughts_are_never_dropped_silently() -> None:
+    """lf_v1: a reasoning or tool_call part in a tool (or user) turn is an error, not dropped; OpenAI: a null
+    `thought` falls back to `reasoning_content`, a thought that is not text is an error, not dropped."""
+    record = json.loads(json.dumps(load_records("lf_v1")[1]))
+    tool_turn = next(m for m in record["messages"] if m["role"] == "tool")
+    tool_turn["content"].append({"type": "reasoning", "value": "a thought in a result"})
+    with pytest.raises(ConvertError, match="a tool turn holds only text parts") as info:
+        FORMATS["lf_v1"].convert(record)
+    assert info.value.code == "wrong_type"
+
+    base = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}
+    record = json.loads(json.dumps(base))
+    record["messages"][1].update(thought=None, reasoning_content="Greet back.")
+    assert FORMATS["openai"].convert(record)[0].messages[1].thought == "Greet back."
+    for key in ("thought", "reasoning_content"):
+        record = json.loads(json.dumps(base))
+        record["messages"][1][key] = ["not", "text"]
+        with pytest.raises(ConvertError, match=rf"messages\[1\]\.{key} must be a string") as info:
+            FORMATS["openai"].convert(record)
+        assert info.value.code == "wrong_type"

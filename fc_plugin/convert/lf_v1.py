@@ -96,6 +96,8 @@ def convert(record: dict) -> list[Sample]:
             raise ConvertError("unknown_role", f"{where} has role {role!r}; expected one of {sorted(_ROLES)}")
         parts = _parts(raw, where)
         text = "".join(v for kind, v in parts if kind == "text")
+        if raw["role"] != "assistant" and any(kind != "text" for kind, _ in parts):
+            raise ConvertError("wrong_type", f"{where}: a {raw['role']} turn holds only text parts")
         if raw["role"] == "assistant":
             thought = "\n".join(v for kind, v in parts if kind == "reasoning").strip() or None
             calls = [_call(v, f"{where}.content[{j}]") for j, (kind, v) in enumerate(parts) if kind == "tool_call"]
@@ -104,7 +106,5 @@ def convert(record: dict) -> list[Sample]:
         elif raw["role"] == "tool":
             messages += _results(text, last_calls)
         else:
-            if any(kind != "text" for kind, _ in parts):
-                raise ConvertError("wrong_type", f"{where}: a {raw['role']} turn holds only text parts")
             messages.append(Message(raw["role"], text))
     return [Sample(messages, tools, record_id(record))]

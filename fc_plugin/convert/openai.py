@@ -92,11 +92,15 @@ def convert(record: dict) -> list[Sample]:
                     names_by_id[call_id] = call.name
             if raw.get("function_call") is not None:
                 calls.append(_call(raw["function_call"], i, None)[0])
-            thought = raw["thought"] if "thought" in raw else raw.get("reasoning_content")
+            thought = raw.get("thought")
+            if thought is None:
+                thought = raw.get("reasoning_content")
+            if thought is not None and type(thought) is not str:
+                key = "thought" if raw.get("thought") is not None else "reasoning_content"
+                message = f"messages[{i}].{key} must be a string, got {type(thought).__name__}"
+                raise ConvertError("wrong_type", message)
             last_calls = calls or last_calls
-            messages.append(
-                Message("assistant", content, calls, thought if isinstance(thought, str) else None)
-            )
+            messages.append(Message("assistant", content, calls, thought))
         elif role == "tool":
             call_id = raw.get("tool_call_id")
             name = raw.get("name") or (names_by_id.get(call_id) if isinstance(call_id, str) else None)
