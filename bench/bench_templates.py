@@ -18,13 +18,17 @@ Four datasets:
 Synthetic samples carry no `<thought>` (thought_rate=0): the stock `qwen` template cannot read
 fc-plugin's `<thought>` prefix in a function_call. Every pass starts with fc-plugin's caches empty. Rounds are interleaved (every side once per round) so
 machine noise hits all sides alike; samples/s come from process CPU time (the machine is shared; wall
-time is reported too). Prints samples/s side by side and each side's speed relative to `qwen`
+time is reported too). What the setup built (torch, transformers, LLaMA-Factory, the datasets) is
+frozen out of the garbage collector (`gc.freeze`): a full collection, which any side's allocations
+trigger now and then, would otherwise scan it for ~0.3 s CPU, as long as a whole pass of 300 samples,
+and land on whichever side happens to run. Prints samples/s side by side and each side's speed relative to `qwen`
 (target: >= 0.95), and writes bench/results/templates.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -185,6 +189,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = build_tiny_model(tmp)
         sides = [Side(name, model_dir) for name in [STOCK, *names]]
+        gc.collect()
+        gc.freeze()  # see the module docstring: full collections then skip the setup's objects
         for label, rows in datasets.items():
             result[label] = measure(sides, rows, args.rounds, label)
 
