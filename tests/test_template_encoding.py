@@ -1,6 +1,6 @@
-"""The fast encoding path of FcTemplate (fc_plugin.formats.llamafactory): cut from renderings without tools,
-system turns and their token ids cached, segment windows - always equal to the exact definition and to
-`apply_chat_template`, token id for token id, and never fooled by its caches."""
+"""The fast encoding path of FcTemplate (fc_plugin.formats.llamafactory): segments cut from one marked
+rendering without tools, system turns and their token ids cached - always equal to the exact definition
+and to `apply_chat_template`, token id for token id, and never fooled by its caches."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from fc_plugin import templates
 from fc_plugin.formats.lf_messages import to_chat_messages
-from fc_plugin.formats.llamafactory import PREFIX_WINDOW, prefix_segments, split_head
+from fc_plugin.formats.llamafactory import prefix_segments, split_head
 
 ROLES = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
@@ -41,11 +41,11 @@ def synthetic() -> list[Any]:
 
 
 def _long_sample() -> Any:
-    """A conversation longer than PREFIX_WINDOW messages (segment windows start one message early)."""
+    """A long conversation (33 messages)."""
     from fc_plugin.sample import Message, Sample, ToolCall
 
     messages = [Message("system", "Be brief.")]
-    for i in range(PREFIX_WINDOW):
+    for i in range(8):
         messages += [
             Message("user", f"Weather in city {i}?"),
             Message("assistant", "", tool_calls=[ToolCall("get_weather", {"city": f"c{i}"})]),
@@ -202,3 +202,79 @@ def test_per_sample_tools_encode_exactly_fresh_and_cached(tokenizer_path, name):
             row = to_sharegpt(sample)
             encoded = template._encode(tokenizer, _lf_messages(row), row["system"], row["tools"])
             assert [i for ids in encoded for i in ids] == _reference_ids(tokenizer, name, sample), sample.id
+
+
+def _multi_turn_samples(extra: str = "") -> list[Any]:
+    """Multi-turn samples with tool results, parallel calls (results as one observation), thoughts,
+    calls and answers with text around them, a default system prompt; `extra` goes into every field."""
+    from fc_plugin.sample import Message, Sample, ToolCall
+
+    x = extra
+    parallel = [ToolCall("get_weather", {"city": f"Oslo{x}"}), ToolCall("get_weather", {"city": "Bergen"})]
+    turns = [
+        Message("user", f"Weather in Oslo and Bergen?{x}"),
+        Message("assistant", "", tool_calls=parallel, thought=f"Two cities: two calls.{x}"),
+        Message("tool", json.dumps({"temperature": 3, "note": x}), name="get_weather"),
+        Message("tool", json.dumps({"temperature": 5}), name="get_weather"),
+        Message("assistant", f"Oslo 3, Bergen 5.{x}", thought="Both results are in."),
+        Message("user", "And Trondheim?"),
+        Message("assistant", "", tool_calls=[ToolCall("get_weather", {"city": "Trondheim"})]),
+        Message("tool", f"cloudy{x}", name="get_weather"),
+        Message("assistant", f"Cloudy.{x}"),
+        Message("user", "Thanks!"),
+        Message("assistant", f"You are welcome.{x}", thought=f"No call needed.{x}"),
+    ]
+    return [
+        Sample(messages=[Message("system", f"Be brief.{x}"), *turns], tools=[WEATHER], id=f"system {x!r}"),
+        Sample(messages=turns, tools=[WEATHER], id=f"no system {x!r}"),
+        Sample(messages=[Message("system", "Be brief."), *turns[:5]], tools=[WEATHER], id=f"short {x!r}"),
+    ]
+
+
+def _splits(source: str, sample: Any) -> list[tuple[tuple[str, list[str]], list[str]]]:
+    """(split_head, prefix_segments) of a sample and of each of its prompts (ending in the generation
+    prompt, as for inference)."""
+    from fc_plugin.sharegpt import to_sharegpt
+
+    row = to_sharegpt(sample)
+    messages = _lf_messages(row)
+    chat, ends = to_chat_messages(messages, row["system"], ["get_weather"], "test")
+    out = []
+    for k in range(len(ends), 0, -1):
+        if k < len(ends) and not ends[k - 1][1]:
+            continue  # only prompts: a response ends a sample
+        part, cut = ends[:k], chat[: ends[k - 1][0]]
+        out.append((split_head(source, cut, sample.tools, part, "test", row["tools"]),
+                    prefix_segments(source, cut, sample.tools, part, "test")))
+    return out
+
+
+@pytest.mark.parametrize("name", templates.names())
+def test_single_rendering_split_is_the_prefix_definition(tokenizer_path, name):
+    """The segments cut from one marked rendering == the exact prefix definition, on multi-turn samples
+    with tool results, parallel calls and thoughts (and on their prompts); when a sample's own text holds
+    the sentinel (any field), the exact method is used, with the same result; ids == apply_chat_template."""
+    import llamafactory.data.template as lf_template
+
+    from fc_plugin.formats.llamafactory import MARK
+    from fc_plugin.sharegpt import to_sharegpt
+
+    source, template = templates.chat_template(name), lf_template.TEMPLATES[name]
+    tokenizer = _tokenizer(tokenizer_path)
+    assert MARK not in source
+    for extra, single in (("", True), ("\\ue000 \ue001", True), (MARK, False)):
+        for sample in _multi_turn_samples(extra):
+            for (head, segments), exact in _splits(source, sample):
+                assert bool(head) == single, f"{sample.id}: {'fell back' if single else 'did not fall back'}"
+                assert [head + segments[0], *segments[1:]] == exact, sample.id
+            row = to_sharegpt(sample)
+            encoded = template._encode(tokenizer, _lf_messages(row), row["system"], row["tools"])
+            assert [i for ids in encoded for i in ids] == _reference_ids(tokenizer, name, sample), sample.id
+    # the sentinel as a JSON escape in a function_call value: the decoded arguments hold the character
+    messages = [{"role": "user", "content": "Weather?"},
+                {"role": "function", "content": '{"name": "get_weather", "arguments": {"city": "\\ue000"}}'}]
+    chat, ends = to_chat_messages(messages, "", ["get_weather"], "test")
+    head, segments = split_head(source, chat, [WEATHER], ends, "test")
+    assert not head and segments == prefix_segments(source, chat, [WEATHER], ends, "test")
+    assert MARK in segments[1]
+

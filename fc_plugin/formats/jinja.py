@@ -91,8 +91,14 @@ def macro(relative_path: str, name: str, *args: Any) -> str:
 
 
 def render(template_source: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
-           add_generation_prompt: bool) -> str:
-    """Render a chat template the way `tokenizer.apply_chat_template(..., tokenize=False)` does."""
-    return compiled(template_source).render(
-        messages=messages, tools=tools or None, add_generation_prompt=add_generation_prompt
-    )
+           add_generation_prompt: bool, marks: str | None = None) -> str:
+    """Render a chat template the way `tokenizer.apply_chat_template(..., tokenize=False)` does.
+
+    `marks`: a sentinel that our chat template writes where LLaMA-Factory's segments may end (its
+    `fc_marks` variable; see templates/chat.jinja); None leaves the variable undefined, as in
+    `apply_chat_template`.
+    """
+    context = {"messages": messages, "tools": tools or None, "add_generation_prompt": add_generation_prompt}
+    if marks is not None:
+        context["fc_marks"] = marks
+    return compiled(template_source).render(context)

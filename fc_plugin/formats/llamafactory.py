@@ -9,13 +9,15 @@ renderings of growing prefixes: a prompt segment ends after the generation promp
 segment is the assistant text plus the end-of-turn token.
 
 Speed (bench/bench_templates.py): the segments add up to the full rendering with tools (the text
-`apply_chat_template` gives) but are cut from cheaper renderings without tools; what the full
-rendering has in front of them is the system turn (prefix, system prompt, tool prompt), the only
-place our chat template renders tools. Datasets reuse a few system prompts and tool sets, so the
-system turn's token ids are cached per tokenizer, and tools are parsed and checked once per distinct
-tools JSON; the other segments are tokenized in one batched call. The system turn is tokenized on
-its own, as LLaMA-Factory's stock templates do (it ends with an end-of-turn token, so the ids are
-the same as for the whole text; the parity tests check this id for id).
+`apply_chat_template` gives) but are cut from one rendering without tools in which the template marks
+where segments end (`split_head`); what the full rendering has in front of them is the system turn
+(prefix, system prompt, tool prompt), the only place our chat template renders tools. So a sample
+costs two renderings (one when its system turn is cached), however many messages it has. Datasets
+reuse a few system prompts and tool sets, so the system turn's token ids are cached per tokenizer, and
+tools are parsed and checked once per distinct tools JSON; the other segments are tokenized in one
+batched call. The system turn is tokenized on its own, as LLaMA-Factory's stock templates do (it ends
+with an end-of-turn token, so the ids are the same as for the whole text; the parity tests check this
+id for id).
 
 The classes are built on first use (`fc_classes()`): importing LLaMA-Factory's template module fires
 the autoload hook, which registers our templates and so needs these classes; building them lazily
@@ -36,9 +38,13 @@ from fc_plugin.formats.lf_messages import THOUGHT_WORDS, describe_sample, parse_
 
 #: Distinct system turns whose token ids are kept, per tokenizer.
 HEAD_CACHE_SIZE = 1024
-#: Chat messages up to which segment windows start at the first message (one rendering per segment
-#: instead of two; beyond, windows start one message before their segment).
-PREFIX_WINDOW = 8
+#: The sentinel our chat template writes where segments may end when asked to (its `fc_marks`): a
+#: private-use character, split off before tokenizing. A sample whose own text holds it is split by
+#: the exact method.
+MARK = "\ue000"
+#: Marks the chat template writes for each message of the loop, by role: after a user message, after a
+#: tool message; after an assistant start and after the assistant message.
+MARKS_PER_ROLE = {"user": 1, "assistant": 2, "tool": 1}
 
 
 def split_rendering(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: list[tuple[int, bool]],
@@ -57,34 +63,61 @@ def split_head(source: str, chat: list[dict[str, Any]], tools: list[Any], ends: 
     """(system turn, text of each LLaMA-Factory message), the first message's text without the system turn.
 
     Their concatenation is the full rendering with tools, the text `apply_chat_template` gives, built
-    without rendering it: the system turn is the rendering of the system message and tools alone (cached
-    per `tools_json`), and the segments come from cheaper renderings without tools. This holds because
-    our chat template renders `tools` only in the system turn (tests/test_template_encoding.py checks
-    that in the Jinja source and compares the result with the exact definition and `apply_chat_template`
-    on many samples). The first segment is the chat up to its end, after the bare system turn; each later
-    one is the difference between renderings of a window of messages up to its end and up to its start.
-    A window starts at the first message (reusing the previous window's rendering) while the chat is
-    short; later it starts one message before the segment (the templates only look at the previous
-    message), so long conversations cost O(n), not O(n^2). Whenever a window's rendering does not extend
-    its start's, the exact prefix method is used (and the system turn is left empty).
+    from two renderings: the system turn is the rendering of the system message and tools alone (cached
+    per `tools_json`), and the segments are cut from one rendering of the whole chat without tools in
+    which the template marks where each system turn, message and assistant start ends (`marked_segments`).
+    This holds because our chat template renders `tools` only in the system turn and renders each
+    message from the message and its neighbours' roles alone (tests/test_template_encoding.py checks the
+    first in the Jinja source and compares the result with the exact definition and `apply_chat_template`
+    on many samples). Whenever a check of the marked rendering fails (a sample's own text holds the
+    sentinel, say), the exact prefix method is used (and the system turn is left empty).
     """
     system = chat[0]["content"] if chat and chat[0]["role"] == "system" else None
+    segments = marked_segments(source, chat, ends, system)
+    if segments is None:
+        return "", prefix_segments(source, chat, tools, ends, where)
     head = system_turn(source, system, tools_json if tools_json is not None else json.dumps(tools, ensure_ascii=False))
-    segments: list[str] = []
-    previous = ""
-    for k, (end, prompt) in enumerate(ends):
-        if k == 0:  # the chat up to the first segment's end, minus the bare system turn
-            origin, before = 0, system_turn(source, system, "")
-        elif end <= PREFIX_WINDOW:  # a window from the first message: its start was the last window's end
-            origin, before = 0, previous
-        else:  # a window from one message before the segment
-            start, before_prompt = ends[k - 1]
-            origin, before = start - 1, jinja.render(source, chat[start - 1 : start], None, before_prompt)
-        after = previous = jinja.render(source, chat[origin:end], None, prompt)
-        if not after.startswith(before):
-            return "", prefix_segments(source, chat, tools, ends, where)
-        segments.append(after[len(before) :])
     return head, segments
+
+
+def marked_segments(source: str, chat: list[dict[str, Any]], ends: list[tuple[int, bool]], system: str | None
+                    ) -> list[str] | None:
+    """The segments (the first without the bare system turn) cut from one marked rendering without tools,
+    or None when a check fails.
+
+    The rendering of a prefix chat[:end] is the marked rendering up to its end's mark: the bare system
+    turn, each message, then, for a generation prompt, the next message's assistant start (the same
+    macro). Checked: the marks are as many as the messages write (one more means a sample's text holds
+    the sentinel) and the rendering ends with one; the text before the first is the bare system turn; a
+    prompt ends before an assistant message (or the chat's end) and no prefix ends inside a tool turn
+    (whose end depends on the next message).
+    """
+    offset = 1 if system is not None else 0
+    try:
+        counts = [MARKS_PER_ROLE[message["role"]] for message in chat[offset:]]
+    except KeyError:
+        return None  # an unsupported role: the exact method raises the template's own error
+    prompt_at_end = bool(ends) and ends[-1][1] and ends[-1][0] == len(chat)
+    pieces = jinja.render(source, chat, None, prompt_at_end, MARK).split(MARK)
+    if len(pieces) != 2 + sum(counts) + prompt_at_end or pieces[-1] or pieces[0] != system_turn(source, system, ""):
+        return None
+    marks = [1]  # marks up to the end of chat[:offset + i]
+    for count in counts:
+        marks.append(marks[-1] + count)
+    segments, done = [], 1
+    for end, prompt in ends:
+        if end <= offset:
+            return None
+        if end < len(chat):
+            after = chat[end]["role"]
+            if (prompt and after != "assistant") or (after == "tool" and chat[end - 1]["role"] == "tool"):
+                return None
+        elif prompt and not prompt_at_end:
+            return None
+        upto = marks[end - offset] + prompt
+        segments.append("".join(pieces[done:upto]))
+        done = upto
+    return segments
 
 
 @lru_cache(maxsize=HEAD_CACHE_SIZE)
