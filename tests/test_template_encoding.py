@@ -1,6 +1,7 @@
 """The fast encoding path of FcTemplate (fc_plugin.formats.llamafactory): segments cut from one marked
-rendering without tools, system turns and their token ids cached - always equal to the exact definition
-and to `apply_chat_template`, token id for token id, and never fooled by its caches."""
+rendering without tools, system turns and their token ids cached, ids from the tokenizer's backend -
+always equal to the exact definition and to `apply_chat_template`, token id for token id, and never
+fooled by its caches."""
 
 from __future__ import annotations
 
@@ -278,3 +279,23 @@ def test_single_rendering_split_is_the_prefix_definition(tokenizer_path, name):
     assert not head and segments == prefix_segments(source, chat, [WEATHER], ends, "test")
     assert MARK in segments[1]
 
+
+def test_token_ids_are_the_tokenizers_own_in_every_backend_state(tokenizer_path):
+    """`token_ids` asks a plain fast tokenizer's backend directly (no offsets): the same ids as
+    `tokenizer(texts)`, also with added and special tokens split or not, and after something left
+    truncation or padding on the backend (then it goes through the tokenizer)."""
+    from fc_plugin.formats.llamafactory import _rust_backend, token_ids
+
+    tokenizer = _tokenizer(tokenizer_path)
+    tokenizer.add_tokens(["get_weather"])
+    assert _rust_backend(tokenizer) is not None
+    texts = ["<|im_start|>user\nget_weather for Oslo 北京 \U0001f600<|im_end|>\n", "", " \n\t x", "<|endoftext|>"]
+    for split in (False, True, False):
+        tokenizer.split_special_tokens = split
+        assert token_ids(tokenizer, texts) == tokenizer(texts, add_special_tokens=False)["input_ids"], split
+    expected = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    tokenizer._tokenizer.enable_truncation(max_length=3)
+    tokenizer._tokenizer.enable_padding(length=40)
+    assert token_ids(tokenizer, texts) == expected
+    assert token_ids(tokenizer, texts) == expected  # the tokenizer call cleared both
+    assert tokenizer._tokenizer.truncation is None and tokenizer._tokenizer.padding is None

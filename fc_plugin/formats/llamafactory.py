@@ -15,7 +15,8 @@ where segments end (`split_head`); what the full rendering has in front of them 
 costs two renderings (one when its system turn is cached), however many messages it has. Datasets
 reuse a few system prompts and tool sets, so the system turn's token ids are cached per tokenizer, and
 tools are parsed and checked once per distinct tools JSON; the other segments are tokenized in one
-batched call. The system turn is tokenized on its own, as LLaMA-Factory's stock templates do (it ends
+batched call (through the Rust backend's `encode_batch_fast` where that gives the tokenizer's own ids:
+`token_ids`). The system turn is tokenized on its own, as LLaMA-Factory's stock templates do (it ends
 with an end-of-turn token, so the ids are the same as for the whole text; the parity tests check this
 id for id).
 
@@ -194,8 +195,43 @@ def store_system_turn_ids(tokenizer: Any, head: str, ids: list[int]) -> list[int
 
 
 def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
-    """Token ids of each text (no special tokens added), in one batched tokenizer call."""
+    """Token ids of each text (no special tokens added), in one batched tokenizer call.
+
+    A plain fast tokenizer is asked through its Rust backend's `encode_batch_fast`, which skips the
+    character offsets (~30% of its time) and the conversion of every encoding to a dict, and gives the
+    same ids as `tokenizer(texts, add_special_tokens=False)` (which any other tokenizer is asked): that
+    call also clears the backend's truncation and padding first and sets how it splits special tokens,
+    so the backend is only asked directly while it has neither and splits them as the tokenizer does.
+    """
+    backend = _rust_backend(tokenizer)
+    if (backend is not None and backend.truncation is None and backend.padding is None
+            and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))):
+        return [encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)]
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+
+#: Methods on the way from `tokenizer(texts)` to the Rust backend; a tokenizer class that overrides one
+#: of them is always asked through them.
+_ENCODE_PATH = ("__call__", "_call_one", "_encode_plus", "_batch_encode_plus", "batch_encode_plus",
+                "_switch_to_input_mode", "prepare_for_tokenization")
+
+
+@lru_cache(maxsize=64)
+def _plain_fast_class(cls: type) -> bool:
+    from transformers import PreTrainedTokenizerFast
+
+    return issubclass(cls, PreTrainedTokenizerFast) and all(
+        getattr(cls, name, None) is getattr(PreTrainedTokenizerFast, name, None) for name in _ENCODE_PATH
+    )
+
+
+def _rust_backend(tokenizer: Any) -> Any:
+    """The `tokenizers.Tokenizer` of a fast tokenizer whose class encodes as PreTrainedTokenizerFast does
+    and has `encode_batch_fast` (tokenizers >= 0.21), else None."""
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if backend is None or not hasattr(backend, "encode_batch_fast") or not _plain_fast_class(type(tokenizer)):
+        return None
+    return backend
 
 
 _classes: tuple[type, type] | None = None
