@@ -1,10 +1,11 @@
-"""Encoding speed of LLaMA-Factory's preprocessing with each fc template vs the stock `qwen` template.
+"""Encoding speed of LLaMA-Factory's preprocessing with each fc template (and `fc_native`) vs the stock `qwen` template.
 
 The same N synthetic samples (seed tools, `fc_plugin.synth.Generator` + `fc_plugin.sharegpt.to_sharegpt`,
 deterministic) go through LLaMA-Factory's own training path for every side: the `sharegpt` dataset
 converter, one example at a time, then `SupervisedDatasetProcessor.preprocess_dataset` in batches of
 `preprocessing_batch_size` (1000), on the tiny model's tokenizer. The stock `qwen` template reads the
-same rows through LLaMA-Factory's own `qwen` tool format. The `datasets.map` / Arrow layer around these
+same rows through LLaMA-Factory's own `qwen` tool format. `fc_native` renders with the tokenizer's own chat
+template: the side's tokenizer gets a Qwen2.5-style one (`native_chat_template`). The `datasets.map` / Arrow layer around these
 calls is left out: it costs both sides the same and would only pull the ratios towards 1.
 
 Four datasets:
@@ -85,6 +86,20 @@ def real_rows(source: str, n: int) -> list[dict[str, Any]]:
     return rows
 
 
+NATIVE = "fc_native"
+
+
+def native_chat_template() -> str:
+    """The chat template the fc_native side's tokenizer carries: the Qwen2.5-style one of
+    tests/test_native_template.py (written from the published template's facts: ChatML, tools as
+    `tojson` lines in the system turn, `<tool_call>` JSON calls, `<tool_response>` results)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_native_template import QWEN25
+
+    return QWEN25
+
+
+
 class Side:
     """One template set up exactly as `llamafactory-cli train` sets it up: converter, template, processor."""
 
@@ -105,6 +120,8 @@ class Side:
             setattr(attr, key, value)
         self.converter = get_dataset_converter("sharegpt", attr, self.data_args)
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        if name == NATIVE:  # the model's own chat template (the tiny tokenizer has none)
+            tokenizer.chat_template = native_chat_template()
         template = get_template_and_fix_tokenizer(tokenizer, self.data_args)
         self.processor = SupervisedDatasetProcessor(
             template=template, tokenizer=tokenizer, processor=None, data_args=self.data_args
@@ -165,7 +182,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="samples (default 10,000)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--templates", default="all", help="comma-separated fc templates (default: all nine)")
+    parser.add_argument("--templates", default="all",
+                        help=f"comma-separated fc templates (default: all nine and {NATIVE})")
     args = parser.parse_args()
 
     import fc_plugin
@@ -173,7 +191,7 @@ def main() -> None:
     from fc_plugin.tiny_model import build_tiny_model
 
     fc_plugin.register()
-    names = templates.names() if args.templates == "all" else args.templates.split(",")
+    names = [*templates.names(), NATIVE] if args.templates == "all" else args.templates.split(",")
     print(f"generating {args.n} samples ...", file=sys.stderr)
     datasets = {"synthetic": synthetic_rows(args.n, args.seed)}
     datasets["unique"] = with_unique_system(datasets["synthetic"])

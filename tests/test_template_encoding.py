@@ -299,3 +299,23 @@ def test_token_ids_are_the_tokenizers_own_in_every_backend_state(tokenizer_path)
     assert token_ids(tokenizer, texts) == expected
     assert token_ids(tokenizer, texts) == expected  # the tokenizer call cleared both
     assert tokenizer._tokenizer.truncation is None and tokenizer._tokenizer.padding is None
+
+
+def test_token_ids_and_offsets_are_the_tokenizers_own_in_every_backend_state(tokenizer_path):
+    """`token_ids_and_offsets` (fc_native's cut of the full rendering) gives the ids and character spans
+    of `tokenizer(text, return_offsets_mapping=True)`, asked directly or through the tokenizer."""
+    from fc_plugin.formats.llamafactory import token_ids_and_offsets
+
+    tokenizer = _tokenizer(tokenizer_path)
+    tokenizer.add_tokens(["get_weather"])
+    for text in ["<|im_start|>user\nget_weather for Oslo 北京 \U0001f600<|im_end|>\n", "", " \n\t x<|endoftext|>"]:
+        for split in (True, False):
+            tokenizer.split_special_tokens = split
+            encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+            expected = (list(encoded["input_ids"]), [tuple(o) for o in encoded["offset_mapping"]])
+            ids, offsets = token_ids_and_offsets(tokenizer, text)
+            assert (list(ids), [tuple(o) for o in offsets]) == expected, (text, split)
+        tokenizer._tokenizer.enable_truncation(max_length=2)
+        ids, offsets = token_ids_and_offsets(tokenizer, text)
+        assert (list(ids), [tuple(o) for o in offsets]) == expected  # through the tokenizer, which clears it
+        assert tokenizer._tokenizer.truncation is None

@@ -210,6 +210,20 @@ def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 
+def token_ids_and_offsets(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """Token ids of `text` (no special tokens added) and each token's character span, from a fast
+    tokenizer: through its Rust backend's `encode` when `token_ids` would ask it directly (the same ids
+    and offsets as `tokenizer(text, return_offsets_mapping=True)`, without building a BatchEncoding),
+    else through that call."""
+    backend = _rust_backend(tokenizer)
+    if (backend is not None and backend.truncation is None and backend.padding is None
+            and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))):
+        encoding = backend.encode(text, add_special_tokens=False)
+        return encoding.ids, encoding.offsets
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return list(encoded["input_ids"]), list(encoded["offset_mapping"])
+
+
 #: Methods on the way from `tokenizer(texts)` to the Rust backend; a tokenizer class that overrides one
 #: of them is always asked through them.
 _ENCODE_PATH = ("__call__", "_call_one", "_encode_plus", "_batch_encode_plus", "batch_encode_plus",

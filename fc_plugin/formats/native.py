@@ -352,7 +352,7 @@ def _build_classes() -> tuple[type, type]:  # noqa: C901 - one class body each
     from llamafactory.data.template import Template
     from llamafactory.data.tool_utils import FunctionCall, ToolUtils
 
-    from fc_plugin.formats.llamafactory import checked_tools
+    from fc_plugin.formats.llamafactory import checked_tools, token_ids_and_offsets
 
     def function_calls(result: Any) -> list[Any]:
         return [FunctionCall(c.name, json.dumps(c.arguments, ensure_ascii=False)) for c in result.calls]
@@ -390,9 +390,8 @@ def _build_classes() -> tuple[type, type]:  # noqa: C901 - one class body each
                     ) -> list[list[int]]:
             full, cuts = self.render_native(tokenizer, messages, system, tools)
             if getattr(tokenizer, "is_fast", False):
-                encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
-                ids = list(encoded["input_ids"])
-                bounds = [0, *token_cuts(list(encoded["offset_mapping"]), cuts[:-1]), len(ids)]
+                ids, offsets = token_ids_and_offsets(tokenizer, full)
+                bounds = [0, *token_cuts(offsets, cuts[:-1]), len(ids)]
                 return [ids[a:b] for a, b in pairwise(bounds)]
             ids = tokenizer(full, add_special_tokens=False)["input_ids"]
             segments = [tokenizer(full[a:b], add_special_tokens=False)["input_ids"] for a, b in pairwise([0, *cuts])]
