@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--today", help="reference date for relative dates, YYYY-MM-DD (default 2025-06-04)")
     p.add_argument("--thought-rate", type=float, default=0.3, help="share of calls with a thought (default 0.3)")
     p.add_argument("--max-tools", type=int, help="tools shown per sample (the needed ones + random others)")
+    p.add_argument("--unavailable-rate", type=float, default=0.2, help="share of near-miss no-call samples that "
+                   "ask for a tool the sample does not list (default 0.2; the rest are cancelled or hypothetical)")
     p.add_argument("--split-eval", type=float, default=0.0, metavar="FRACTION", help="eval share, e.g. 0.1")
     p.add_argument("--info", default="dataset_info.json", help="dataset_info.json to merge into")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--n must be >= 1, got {args.n}")
     if not 0.0 <= args.thought_rate <= 1.0:
         raise ValueError(f"--thought-rate must be in [0, 1], got {args.thought_rate}")
+    if not 0.0 <= args.unavailable_rate <= 1.0:
+        raise ValueError(f"--unavailable-rate must be in [0, 1], got {args.unavailable_rate}")
     name = args.name or Path(args.out).stem
     tools = load_tools(args.tools)
     templates = load_templates(args.templates, tools) if args.templates else None
@@ -82,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise ValueError(f"--today: {args.today!r} is not a YYYY-MM-DD date") from None
     config = SynthConfig(n=args.n, mix=parse_mix(args.mix), langs=parse_langs(args.lang), seed=args.seed,
-                         thought_rate=args.thought_rate, max_tools=args.max_tools)  # fmt: skip
+                         thought_rate=args.thought_rate, max_tools=args.max_tools,
+                         unavailable_rate=args.unavailable_rate)  # fmt: skip
     if today:
         config.today = today
     generator = Generator(tools, config, templates)

@@ -105,6 +105,9 @@ class SynthConfig:
     thought_rate: float = 0.3  # share of assistant call turns that carry a thought
     max_tools: int | None = None  # tools shown per sample (needed ones + random others); None = all
     pair_rate: float = 0.25  # share of single/no_call quota spent on adversarial pairs
+    #: share of near-miss no-call samples that ask for a tool the sample does not list (the others are
+    #: cancelled or hypothetical requests, 45:35); needs at least two tools
+    unavailable_rate: float = 0.2
 
 
 class Generator:
@@ -420,8 +423,10 @@ class Generator:
     def _near_miss(self, tool: str, text: str, args: Args, lang: str, rng: random.Random, pair: str | None) -> Sample:
         """A request that must not call: cancelled, hypothetical, or for a tool this sample lacks."""
         action = self.book.action(tool, lang)
-        r = rng.random()  # "unavailable" is rare: only the tool list tells it apart from a normal request
-        kind = "cancel" if r < 0.45 else "hypothetical" if r < 0.8 or len(self.names) < 2 else "unavailable"
+        r = rng.random()  # "unavailable" is rare by default: only the tool list tells it apart from a normal request
+        unavailable = self.cfg.unavailable_rate
+        cancel = 0.5625 * (1 - unavailable)  # cancel : hypothetical = 45 : 35 (0.45 and 0.8 exactly at 0.2)
+        kind = "cancel" if r < cancel else "hypothetical" if r < 1 - unavailable or len(self.names) < 2 else "unavailable"
         tools = None
         if kind == "cancel":
             if lang == "zh":
