@@ -203,9 +203,8 @@ def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     call also clears the backend's truncation and padding first and sets how it splits special tokens,
     so the backend is only asked directly while it has neither and splits them as the tokenizer does.
     """
-    backend = _rust_backend(tokenizer)
-    if (backend is not None and backend.truncation is None and backend.padding is None
-            and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))):
+    backend = _direct_backend(tokenizer)
+    if backend is not None:
         return [encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)]
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
@@ -215,9 +214,8 @@ def token_ids_and_offsets(tokenizer: Any, text: str) -> tuple[list[int], list[tu
     tokenizer: through its Rust backend's `encode` when `token_ids` would ask it directly (the same ids
     and offsets as `tokenizer(text, return_offsets_mapping=True)`, without building a BatchEncoding),
     else through that call."""
-    backend = _rust_backend(tokenizer)
-    if (backend is not None and backend.truncation is None and backend.padding is None
-            and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))):
+    backend = _direct_backend(tokenizer)
+    if backend is not None:
         encoding = backend.encode(text, add_special_tokens=False)
         return encoding.ids, encoding.offsets
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -246,6 +244,15 @@ def _rust_backend(tokenizer: Any) -> Any:
     if backend is None or not hasattr(backend, "encode_batch_fast") or not _plain_fast_class(type(tokenizer)):
         return None
     return backend
+
+
+def _direct_backend(tokenizer: Any) -> Any:
+    """The Rust backend when asking it directly gives the tokenizer's own ids (see `token_ids`), else None."""
+    backend = _rust_backend(tokenizer)
+    if (backend is not None and backend.truncation is None and backend.padding is None
+            and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))):
+        return backend
+    return None
 
 
 _classes: tuple[type, type] | None = None
