@@ -413,6 +413,23 @@ def build_tokenizer(out: Path, seed: int, vocab_size: int):
     return fast
 
 
+def cpu_kind() -> str:
+    """What float training on this machine depends on: CPU vendor and architecture, the SIMD level PyTorch
+    dispatches to, torch version. The same seed gives the same weights on one kind, not across kinds
+    (MKL and ATen pick other kernels, which round differently)."""
+    import platform
+
+    import torch
+
+    vendor = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            vendor = next((line.split(":", 1)[1].strip() for line in f if line.startswith("vendor_id")), "")
+    except OSError:
+        pass
+    return f"{platform.machine()} {vendor or 'unknown'} {torch.backends.cpu.get_cpu_capability()} torch {torch.__version__}"
+
+
 def weights_sha256(model) -> str:
     """Hash of every parameter's bytes, in state-dict order."""
     digest = hashlib.sha256()
@@ -538,6 +555,7 @@ def build_base_model(
         "vocab": len(tok),
         "steps": steps,
         "checkpoint_step": CHECK_STEP,
+        "cpu": cpu_kind(),
     }  # fmt: skip
     losses: list[float] = []
     model.train()
