@@ -99,7 +99,6 @@ def native_chat_template() -> str:
     return QWEN25
 
 
-
 class Side:
     """One template set up exactly as `llamafactory-cli train` sets it up: converter, template, processor."""
 

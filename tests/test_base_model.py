@@ -79,7 +79,7 @@ def test_build_reproduces_the_shipped_base_on_a_short_budget(tmp_path: Path) -> 
     assert shipped["checkpoint_step"] == CHECK_STEP and shipped["command"].startswith("fc-plugin base-model")
     out = tmp_path / "base"
     short = _short_build(out)
-    known = {**shipped.get("checkpoint_sha256_by_cpu", {})}
+    known = dict(shipped.get("checkpoint_sha256_by_cpu", {}))
     if shipped.get("cpu"):
         known[shipped["cpu"]] = shipped["checkpoint_sha256"]
     if short["cpu"] in known:

@@ -270,13 +270,13 @@ def test_no_call_samples_never_call_and_near_misses_name_a_tool(samples: list[Sa
 
 def test_unavailable_rate_sets_the_share_of_near_misses_whose_tool_is_missing(tools: list[dict]) -> None:
     """`unavailable_rate` (`synth --unavailable-rate`): that share of the near-miss no-call samples asks for
-    a tool the sample does not list; the default (0.2) leaves the data as it was."""
+    a tool the sample does not list (that the default, 0.2, leaves the data as it was is held by the
+    byte-for-byte `make synth` test below)."""
     def near_misses(**kw: Any) -> Counter:
         made = _generate(tools, n=600, seed=3, max_tools=1, **kw)
         return Counter(s.meta["kind"] for s in made if s.meta["kind"].startswith("near_miss_") and s.meta["kind"] != "near_miss_needs")
 
     default, high = near_misses(), near_misses(unavailable_rate=0.6)
-    assert default == near_misses(unavailable_rate=0.2)
     share = lambda c: c["near_miss_unavailable"] / sum(c.values())  # noqa: E731
     assert 0.1 < share(default) < 0.3 and 0.5 < share(high) < 0.7, (default, high)
     assert near_misses(unavailable_rate=0.0)["near_miss_unavailable"] == 0
