@@ -38,7 +38,7 @@ def test_demo_pipeline_writes_report(tmp_path: Path, lf_env: dict[str, str]) -> 
 
     # unseen values: listed per sample, each absent from the training files, counted in the report
     tuned = json.loads((out / "eval" / "report.json").read_text())
-    train_text = "".join((out / "data" / f).read_text(encoding="utf-8") for f in ("fc_demo_synth.json", "fc_demo_converted.json"))
+    train_text = "".join((out / "data" / f).read_text(encoding="utf-8") for f in ("fc_demo_synth.json", "fc_demo_parallel.json", "fc_demo_converted.json"))
     marked = [v for v in tuned["samples"] if v["unseen_values"]]
     assert marked and tuned["unseen_value_samples"] == len(marked) == report["unseen_value_samples"]
     for verdict in marked:
@@ -56,7 +56,15 @@ def test_demo_pipeline_writes_report(tmp_path: Path, lf_env: dict[str, str]) -> 
     for text in ("exact call accuracy", "unseen-value exact", "training_loss.png", "Before and after"):
         assert text in run.stdout, text
     info = json.loads((out / "data" / "dataset_info.json").read_text())
-    assert {"fc_demo_synth", "fc_demo_synth_eval", "fc_demo_converted"} <= set(info)
+    assert {"fc_demo_synth", "fc_demo_synth_eval", "fc_demo_parallel", "fc_demo_converted"} <= set(info)
+    # the extra parallel-call training samples: all parallel, none of them a held-out (or main-set) sample
+    def turns(name: str) -> set[str]:
+        rows = json.loads((out / "data" / f"{name}.json").read_text(encoding="utf-8"))
+        return {json.dumps([t["value"] for t in r["conversations"]]) for r in rows}
+
+    extra = json.loads((out / "data" / "fc_demo_parallel.json").read_text(encoding="utf-8"))
+    assert extra and all(json.loads(r["meta"])["category"] == "parallel" for r in extra)
+    assert not turns("fc_demo_parallel") & (turns("fc_demo_synth_eval") | turns("fc_demo_synth"))
 
 
 @pytest.mark.e2e

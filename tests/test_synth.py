@@ -588,3 +588,31 @@ def test_parameters_that_share_a_bank_get_distinct_values() -> None:
     assert all(a["from_currency"] != a["to_currency"] for a in calls["convert_currency"])
     assert all(a["city"] != a["other_city"] for a in calls["distance"])
     assert all(a == {"a": "x", "b": "x"} for a in calls["swap"])
+
+
+def test_cli_exclude_keeps_another_datasets_samples_out(tmp_path: Path) -> None:
+    """`--exclude`: a run never repeats a sample of the given datasets (read back from ShareGPT, so the
+    identity survives the round trip), still makes `--n` samples, and a bad excluded record is an error
+    naming the file and the record."""
+    common = ["--tools", str(TOOLS_FILE), "--templates", str(TEMPLATES_FILE), "--lang", "en", "--max-tools", "1",
+              "--mix", "parallel=1", "--n", "150", "--seed", "5", "--no-progress", "--info", "info.json"]  # fmt: skip
+
+    def identities(path: Path) -> set[str]:
+        rows = json.loads(path.read_text())
+        return {json.dumps([t["value"] for t in r["conversations"]]) for r in rows}
+
+    assert _synth(tmp_path, *common, "--out", "a.json").returncode == 0
+    assert _synth(tmp_path, *common, "--out", "same.json").returncode == 0
+    done = _synth(tmp_path, *common, "--out", "b.json", "--exclude", "a.json")
+    assert done.returncode == 0, done.stderr
+    assert "excluding 150 sample(s) of a.json" in done.stderr
+    a, b = identities(tmp_path / "a.json"), identities(tmp_path / "b.json")
+    assert identities(tmp_path / "same.json") == a  # without --exclude the same seed repeats every sample
+    assert len(b) == 150 and not a & b
+
+    bad = json.loads((tmp_path / "a.json").read_text())
+    bad[3]["conversations"] = "not a list"
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    failed = _synth(tmp_path, *common, "--out", "c.json", "--exclude", "bad.json")
+    assert failed.returncode != 0
+    assert "bad.json: record #3" in failed.stderr and not (tmp_path / "c.json").exists()

@@ -8,9 +8,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fc_plugin.commands.convert import add_length_args
+
+if TYPE_CHECKING:
+    from fc_plugin.sample import Sample
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tools", type=int, help="tools shown per sample (the needed ones + random others)")
     p.add_argument("--unavailable-rate", type=float, default=0.2, help="share of near-miss no-call samples that "
                    "ask for a tool the sample does not list (default 0.2; the rest are cancelled or hypothetical)")
+    p.add_argument("--exclude", action="append", default=[], metavar="DATASET",
+                   help="ShareGPT dataset (.json/.jsonl) whose samples this run must not repeat, e.g. another "
+                        "run's held-out split when adding training data; repeatable")
     p.add_argument("--split-eval", type=float, default=0.0, metavar="FRACTION", help="eval share, e.g. 0.1")
     p.add_argument("--info", default="dataset_info.json", help="dataset_info.json to merge into")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
@@ -54,6 +60,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--cache-dir", help="response cache, so a re-run does not pay twice "
                    "(default: $XDG_CACHE_HOME/fc-plugin/teacher)")  # fmt: skip
     p.set_defaults(func=run)
+
+
+def excluded_samples(path: str | Path) -> list[Sample]:
+    """The samples of a ShareGPT dataset given to `--exclude`; a bad row raises ValueError naming file and record
+    (an exclusion that silently skipped rows could let held-out samples into training)."""
+    from fc_plugin.evaluate.inputs import _BadLine, read_records
+    from fc_plugin.sharegpt import from_sharegpt
+
+    samples = []
+    for label, row in read_records(path):
+        try:
+            if isinstance(row, _BadLine):
+                raise ValueError(f"invalid JSON: {row.reason}")
+            samples.append(from_sharegpt(row))
+        except ValueError as exc:  # ConvertError included
+            raise ValueError(f"--exclude {path}: record {label}: {exc}") from None
+    return samples
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     if today:
         config.today = today
     generator = Generator(tools, config, templates)
+    for path in args.exclude:
+        print(f"excluding {generator.exclude(excluded_samples(path))} sample(s) of {path}", file=sys.stderr)
     if args.mix is None and generator.impossible():
         config.mix = generator.feasible_mix(config.mix)
         print(f"note: {'; '.join(generator.impossible().values())}: left out of the default mix", file=sys.stderr)

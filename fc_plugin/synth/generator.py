@@ -25,7 +25,7 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -218,6 +218,13 @@ class Generator:
     def _one(self, category: str, rng: random.Random) -> Sample:
         lang = self.cfg.langs[self.counts[category] % len(self.cfg.langs)]
         return self._unique(partial(self._makers[category], rng, lang), category)[0]
+
+    def exclude(self, samples: Iterable[Sample]) -> int:
+        """Never generate these samples (same turns, calls and tool names), e.g. another dataset's held-out
+        split when making extra training data; returns how many distinct samples were registered."""
+        before = len(self.seen)
+        self.seen.update(self._key(s) for s in samples)
+        return len(self.seen) - before
 
     # ---- bookkeeping ------------------------------------------------------------------------------
     def _unique(self, make: Callable[[], Sample | list[Sample]], what: str) -> list[Sample]:
