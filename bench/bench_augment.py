@@ -33,6 +33,7 @@ from _results import save  # bench/ is on sys.path when a benchmark runs as a sc
 from fc_plugin.demo import (
     MAX_NEW_TOKENS,
     TEMPLATE,
+    TRAIN_SETS,
     base_model,
     demo_env,
     prepare_data,
@@ -88,7 +89,7 @@ def main() -> None:
     for style in styles:
         augment_s[style] = run_step(
             f"the same training data, augmented (masked names from {style} words, distractors, shuffled tools, irrelevance)",
-            ["fc-plugin", "augment", "fc_demo_synth", "fc_demo_converted", "--info", str(info), "--names", style,
+            ["fc-plugin", "augment", *TRAIN_SETS, "--info", str(info), "--names", style,
              "--out", str(data / f"fc_demo_aug_{style}.json"), "--name", f"fc_demo_aug_{style}",
              "--seed", str(args.seed), "--no-progress"],
             env,
