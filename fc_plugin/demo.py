@@ -38,8 +38,8 @@ HELD_OUT = 0.1
 UNAVAILABLE_RATE = 0.5
 #: Extra training samples of parallel calls, an eighth of N_SYNTH (300), from another seed and never repeating a
 #: sample of the main set or its held-out split (`synth --exclude`). Parallel calls are the category the tiny model
-#: misses most (seed 0, 3 epochs: 10 of 29 held-out ones exact); 400 extra took that to 17 of 29 and exact calls from
-#: 0.873 to 0.897 at the same epochs, more than 5 epochs without them (0.890). The held-out mix is unchanged.
+#: misses most (seed 0, 3 epochs: 10 of 29 held-out ones exact); 300 extra took that to 16 of 29 and exact calls from
+#: 0.873 to 0.893 at the same epochs, as much as 5 epochs without them (0.890). The held-out mix is unchanged.
 EXTRA_PARALLEL = 0.125
 TRAIN_SETS = ("fc_demo_synth", "fc_demo_parallel", "fc_demo_converted")  # the recipes' `dataset:` list
 MAX_NEW_TOKENS = 160  # the longest held-out answer (two parallel calls) is about 110 tokens
