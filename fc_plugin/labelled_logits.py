@@ -53,11 +53,15 @@ def wrap_forward(forward: Any) -> Any:
         return forward
 
     @functools.wraps(forward)
-    def labelled_forward(self: Any, *args: Any, labels: Any = None, logits_to_keep: Any = 0, **kwargs: Any) -> Any:
+    def labelled_forward(
+        self: Any, *args: Any, labels: Any = None, logits_to_keep: Any = 0, **kwargs: Any
+    ) -> Any:
         if self.training and labels is not None and isinstance(logits_to_keep, int) and logits_to_keep == 0 \
                 and "shift_labels" not in kwargs:  # fmt: skip
             keep, shift_labels = labelled_positions(labels)
-            return forward(self, *args, labels=labels, logits_to_keep=keep, shift_labels=shift_labels, **kwargs)
+            return forward(
+                self, *args, labels=labels, logits_to_keep=keep, shift_labels=shift_labels, **kwargs
+            )
         return forward(self, *args, labels=labels, logits_to_keep=logits_to_keep, **kwargs)
 
     labelled_forward._fc_labelled_logits = True  # type: ignore[attr-defined]

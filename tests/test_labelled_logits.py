@@ -73,8 +73,12 @@ PROBE = (
 )
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", [True, True]), (None, [False, False]), ("0", [False, False])])
-def test_the_hook_installs_it_only_when_asked(lf_env: dict[str, str], value: str | None, expected: list[bool]) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", [True, True]), (None, [False, False]), ("0", [False, False])]
+)
+def test_the_hook_installs_it_only_when_asked(
+    lf_env: dict[str, str], value: str | None, expected: list[bool]
+) -> None:
     env = {k: v for k, v in lf_env.items() if k != labelled_logits.ENV}
     if value is not None:
         env[labelled_logits.ENV] = value
