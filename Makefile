@@ -67,7 +67,7 @@ browser:
 ## bench: every benchmark in bench/, each printing its ratios side by side (results in bench/results/)
 ## (the learning bench trains once per template: about 10 minutes each; run it alone with
 ##  `.venv/bin/python bench/bench_learning.py`; the augment bench trains twice, 15-45 minutes)
-BENCH_FAST := startup templates prompt_tokens convert synth eval
+BENCH_FAST := startup templates prompt_tokens convert synth eval train_step
 bench: install
 	for b in $(BENCH_FAST); do $(BIN)/python bench/bench_$$b.py || exit 1; done
 	$(BIN)/python bench/bench_learning.py

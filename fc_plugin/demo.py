@@ -43,26 +43,15 @@ UNAVAILABLE_RATE = 0.5
 #: misses most (seed 0, 3 epochs: 10 of 29 held-out ones exact); 300 extra took that to 16 of 29 and exact calls from
 #: 0.873 to 0.893 at the same epochs, as much as 5 epochs without them (0.890). The held-out mix is unchanged.
 EXTRA_PARALLEL = 0.125
-#: Extra training samples of no-call turns that ask for a tool the sample does not list, a sixteenth of N_SYNTH (150),
-#: from a third seed and never repeating a sample above. With them, the tiny model stops calling the one listed tool
-#: for an unlisted one (seed 0: 4 such unwanted calls in 48 held-out no-call samples against 8; decision 0.979 vs 0.973).
-EXTRA_NO_CALL = 0.0625
-TRAIN_SETS = (
-    "fc_demo_synth",
-    "fc_demo_parallel",
-    "fc_demo_no_call",
-    "fc_demo_converted",
-)  # the recipes' `dataset:`
+TRAIN_SETS = ("fc_demo_synth", "fc_demo_parallel", "fc_demo_converted")  # the recipes' `dataset:` list
 MAX_NEW_TOKENS = 160  # the longest held-out answer (two parallel calls) is about 110 tokens
 
 
 def demo_env() -> dict[str, str]:
     """Offline, one BLAS thread per process (several times faster than two for matrices this small), and
-    training logits at the labelled positions only (fc_plugin.labelled_logits: the same loss, ~12% less time)."""
+    training logits at the labelled positions only (fc_plugin.labelled_logits: the same loss in less time)."""
     env = dict(os.environ)
-    env.update(
-        HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", DISABLE_VERSION_CHECK="1", TOKENIZERS_PARALLELISM="false"
-    )
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", DISABLE_VERSION_CHECK="1", TOKENIZERS_PARALLELISM="false")
     env["OMP_NUM_THREADS"] = "1"
     env[LABELLED_LOGITS_ENV] = "1"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -89,9 +78,7 @@ def run_steps_together(steps: list[tuple[str, list[str], Path | None]], env: dic
     start = time.perf_counter()
     running = []
     for title, cmd, log in steps:
-        print(
-            f"\n==> {title}\n    $ {shlex.join(cmd)}" + (f"\n    (output: {log})" if log else ""), flush=True
-        )
+        print(f"\n==> {title}\n    $ {shlex.join(cmd)}" + (f"\n    (output: {log})" if log else ""), flush=True)
         sink = open(log, "w") if log else None  # noqa: SIM115 - closed below, after the process ends
         running.append((cmd, sink, subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink)))
     failed = None
@@ -138,15 +125,6 @@ def prepare_data(data: Path, env: dict[str, str], n: int = N_SYNTH, seed: int = 
         env,
     )  # fmt: skip
     run_step(
-        "extra training samples that ask for a tool the sample does not list (a third seed; none repeats one above)",
-        ["fc-plugin", "synth", "--tools", TOOLS, "--templates", PHRASES,
-         "--n", str(max(1, round(n * EXTRA_NO_CALL))), "--mix", "no_call=1", "--unavailable-rate", "1.0",
-         "--lang", "en", "--seed", str(seed + 2000), "--max-tools", "1", "--thought-rate", "0",
-         "--exclude", str(synth), "--exclude", str(held_out), "--exclude", str(data / "fc_demo_parallel.json"),
-         "--out", str(data / "fc_demo_no_call.json"), "--info", str(info), "--no-progress"],
-        env,
-    )  # fmt: skip
-    run_step(
         "the seed articles' records, converted",
         ["fc-plugin", "convert", "--from", "auto", *CONVERTED, "--out", str(data / "fc_demo_converted.json"),
          "--name", "fc_demo_converted", "--info", str(info)],
@@ -159,32 +137,20 @@ def base_model() -> Path:
     from fc_plugin.base_model import SHIPPED
 
     if not (SHIPPED / "model.safetensors").exists():
-        raise OSError(
-            f"{SHIPPED}: the base model is missing; rebuild it with `fc-plugin base-model {SHIPPED}`"
-        )
+        raise OSError(f"{SHIPPED}: the base model is missing; rebuild it with `fc-plugin base-model {SHIPPED}`")
     return SHIPPED
 
 
 def train(
-    base: Path,
-    data: Path,
-    out: Path,
-    env: dict[str, str],
-    template: str = TEMPLATE,
-    *extra: str,
-    finetuning: str = "full",
+    base: Path, data: Path, out: Path, env: dict[str, str], template: str = TEMPLATE, *extra: str, finetuning: str = "full"
 ) -> float:
     """Fine-tuning (full, or LoRA) through llamafactory-cli, one worker per core (at most 2), each with the
     recipe's batch of one sample (so two cores make batches of two); returns seconds."""
     workers = max(1, min(2, os.cpu_count() or 1))
-    launch = {
-        "FORCE_TORCHRUN": "1",
-        "NPROC_PER_NODE": str(workers),
-        "OMP_NUM_THREADS": env["OMP_NUM_THREADS"],
-    }
+    launch = {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": str(workers), "OMP_NUM_THREADS": env["OMP_NUM_THREADS"]}
     launch[LABELLED_LOGITS_ENV] = env.get(LABELLED_LOGITS_ENV, "0")
     what = "LoRA fine-tuning" if finetuning == "lora" else "full fine-tuning"
-    return run_step(  # `env VAR=...` in the command itself, so the printed line re-runs the same training by hand
+    return run_step(  # `env VAR=...` in the command itself: the printed line re-runs the same training by hand
         f"{what} with llamafactory-cli, template {template} ({workers} CPU worker(s))",
         ["env", *(f"{key}={value}" for key, value in launch.items()),
          "llamafactory-cli", "train", RECIPES[finetuning], f"model_name_or_path={base}",
@@ -207,12 +173,7 @@ def eval_command(
 
 
 def evaluate(
-    model: Path,
-    data: Path,
-    out: Path,
-    env: dict[str, str],
-    template: str = TEMPLATE,
-    adapter: Path | None = None,
+    model: Path, data: Path, out: Path, env: dict[str, str], template: str = TEMPLATE, adapter: Path | None = None
 ) -> dict:
     """`fc-plugin eval` of `model` (+ a LoRA `adapter`) on the held-out split; returns report.json."""
     run_step("evaluation on the held-out samples", eval_command(model, data, out, template, adapter), env)
@@ -220,11 +181,7 @@ def evaluate(
 
 
 def run_demo(
-    out: str | Path,
-    samples: int = N_SYNTH,
-    max_steps: int | None = None,
-    seed: int = 0,
-    finetuning: str = "full",
+    out: str | Path, samples: int = N_SYNTH, max_steps: int | None = None, seed: int = 0, finetuning: str = "full"
 ) -> int:
     """Run the demo into `out` (default outputs/demo); returns 0 when the learning targets are met.
 
@@ -243,11 +200,7 @@ def run_demo(
     prepare_data(data, env, n=samples, seed=seed)
     short = [f"max_steps={max_steps}", "logging_steps=1"] if max_steps else []  # a loss point per step
     train(base, data, model, env, TEMPLATE, f"seed={seed}", *short, finetuning=finetuning)
-    tuned = (
-        eval_command(base, data, after, adapter=model)
-        if finetuning == "lora"
-        else eval_command(model, data, after)
-    )
+    tuned = eval_command(base, data, after, adapter=model) if finetuning == "lora" else eval_command(model, data, after)
     before.mkdir(parents=True, exist_ok=True)
     run_steps_together(  # one process per core: the base's evaluation costs no extra wall time
         [("evaluation of the fine-tuned model on the held-out samples", tuned, None),
@@ -296,9 +249,7 @@ def run_demo(
     print(f"loss plot: {model / 'training_loss.png'}")
     for chart in sorted(after.glob("*.png")):
         print(f"chart:     {chart}")
-    print(
-        f"model:     {model}" + (f" (LoRA adapter on {base})" if finetuning == "lora" else f" (from {base})")
-    )
+    print(f"model:     {model}" + (f" (LoRA adapter on {base})" if finetuning == "lora" else f" (from {base})"))
     met = summary["exact_call_accuracy"] >= 0.9 and summary["call_decision_accuracy"] >= 0.95
     if not met:
         print("\nthe learning targets were not met on this run", file=sys.stderr)
