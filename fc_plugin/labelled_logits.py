@@ -2,8 +2,8 @@
 
 A causal LM's head computes vocabulary logits at every position, but supervised fine-tuning's loss
 reads only the positions whose next token is labelled: the assistant's turns, ~14% of the demo's
-tokens. On the demo's 1.1M-parameter base (vocabulary 4,106, width 128) the head and its cross-entropy
-cost more than the four decoder layers, so computing them everywhere wastes about a third of each step.
+tokens. On the demo's 1.1M-parameter base (vocabulary 4,106, width 128) the head's weights are almost half
+the model's, so computing its logits everywhere costs ~28% of each step (bench/bench_train_step.py: x1.39).
 
 With ``FC_PLUGIN_LABELLED_LOGITS=1`` in the environment, fc-plugin's LLaMA-Factory hook wraps the
 forward of the causal LMs in `MODEL_CLASSES`: in training mode with labels, it passes transformers'
