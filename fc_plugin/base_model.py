@@ -22,7 +22,6 @@ the build reproduces it.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import random
@@ -40,17 +39,8 @@ CHECK_STEP = 40  # weights are hashed after this step, so a short run can prove 
 
 DEFAULTS: dict[str, Any] = dict(
     seed=0, vocab_size=4096, hidden_size=128, layers=4, heads=4, intermediate_size=256,
-    copy_steps=2000, mixed_steps=6000, extra_steps=5000, list_steps=0, batch_size=16, learning_rate=1e-3,
+    copy_steps=2000, mixed_steps=6000, extra_steps=5000, batch_size=16, learning_rate=1e-3,
 )  # fmt: skip
-# The curriculum's stages, in order: copying, the generic mix, more of it, the mix with list extraction.
-STAGES = ("copy_steps", "mixed_steps", "extra_steps", "list_steps")
-LIST_SHARE = 0.4  # share of list-extraction samples in the list stage (the rest: the generic mix)
-# How the items of a list are introduced (generic enumerations) and how the list is asked for.
-LIST_MARKERS = [
-    lambda i: f"{i}. ", lambda i: f"({i}) ", lambda i: "- ", lambda i: f"#{i} ",
-    lambda i: ["first, ", "second, ", "third, ", "fourth, "][i - 1], lambda i: "" if i == 1 else "and ",
-]  # fmt: skip
-LIST_JOINERS = ["\n", "; ", " ", ", then "]
 
 # Generic vocabulary: common English words, none of them a tool, a synth bank value or a demo prompt word.
 WORDS = """
@@ -354,39 +344,6 @@ class Generic:
             ("assistant", json.dumps({key: value}, ensure_ascii=False)),
         ]
 
-    def task_extract_list(self) -> list[tuple[str, str]]:
-        """Several items in one message -> one JSON object per item, in order (kind + its fields).
-
-        Items share a kind or not; the same key recurs across items with other values, so each
-        object must be read from its own item (what a request for several things at once needs)."""
-        kinds = list(dict.fromkeys(self.pseudo().lower() for _ in range(self.rng.randint(1, 3))))
-        schemas = {k: [key for key, _, _ in self._fields(1, 3)] for k in kinds}
-        count = self.rng.randint(2, 4)
-        items = []
-        for _ in range(count):
-            kind = self.rng.choice(kinds)
-            fields = {key: self.typed_value()[1] for key in schemas[kind]}
-            items.append((kind, fields))
-        marker, joiner = self.rng.choice(LIST_MARKERS), self.rng.choice(LIST_JOINERS)
-        kind_key, fields_key = self.rng.choice([("kind", "fields"), ("type", "values"), ("item", "data")])
-        parts = []
-        for i, (kind, fields) in enumerate(items, 1):
-            mentions = [self._mention(k, v) for k, v in fields.items()]
-            parts.append(f"{marker(i)}{kind} with {', '.join(mentions)}")
-        text = joiner.join(parts)
-        if self.rng.random() < 0.4:
-            text = self.filler(1, 6) + (":\n" if joiner == "\n" else ": ") + text
-        objects = [{kind_key: kind, fields_key: fields} for kind, fields in items]
-        listed = ", ".join(f"{k} ({', '.join(schemas[k])})" for k in kinds)
-        if self.rng.random() < 0.5:
-            answer = json.dumps(objects, ensure_ascii=False)
-            system = f"Kinds: {listed}. Reply with a JSON list: one object per item, in order."
-        else:
-            answer = "\n".join(json.dumps(o, ensure_ascii=False) for o in objects)
-            system = f"Kinds: {listed}. Write each item as a JSON object on its own line, in order."
-        shape = json.dumps({kind_key: "...", fields_key: {"...": "..."}})
-        return [("system", f"{system} Each object: {shape}"), ("user", text), ("assistant", answer)]
-
     def sample(self) -> list[tuple[str, str]]:
         """One chat task (with an optional system prompt) from the mix."""
         tasks: list[tuple[float, Callable[[], list[tuple[str, str]]]]] = [
@@ -544,19 +501,12 @@ def build_base_model(
         ids = prefix + seq + sep + seq + [im_end]
         return ids, [-100] * (len(prefix) + len(seq) + len(sep)) + seq + [im_end]
 
-    ends = list(itertools.accumulate(cfg[k] for k in STAGES))  # last step of each stage
-
-    def chat_sample(gen: Generic, step: int) -> list[tuple[str, str]]:
-        if step > ends[2] and gen.rng.random() < LIST_SHARE:
-            return gen.task_extract_list()
-        return gen.sample()
-
     def batch(step: int) -> list[tuple[list[int], list[int]]]:
         rng = random.Random(f"{cfg['seed']}-{step}")
         gen = Generic(rng)
         mixed = step > cfg["copy_steps"]
         return [
-            encode(chatml(chat_sample(gen, step))) if mixed and rng.random() < 0.85 else copy_task(rng)
+            encode(chatml(gen.sample())) if mixed and rng.random() < 0.85 else copy_task(rng)
             for _ in range(cfg["batch_size"])
         ]
 
@@ -569,13 +519,18 @@ def build_base_model(
             ids[row, : len(i)], labels[row, : len(i)], mask[row, : len(i)] = torch.tensor(i), torch.tensor(lab), 1
         return ids, labels, mask
 
-    stage2, total = ends[1], ends[-1]
+    stage2 = cfg["copy_steps"] + cfg["mixed_steps"]
+    total = stage2 + cfg["extra_steps"]
     steps = total if stop_after is None else min(stop_after, total)
     warm = 100
 
     def lr_at(step: int) -> float:  # warm-up, then cosine; restarted for each stage
-        stage = next(k for k, end in enumerate(ends) if step <= end)
-        start, length = ([0, *ends])[stage], cfg[STAGES[stage]]
+        if step <= cfg["copy_steps"]:
+            start, length = 0, cfg["copy_steps"]
+        elif step <= stage2:
+            start, length = cfg["copy_steps"], cfg["mixed_steps"]
+        else:
+            start, length = stage2, cfg["extra_steps"]
         s = step - start
         return cfg["learning_rate"] * min(s / warm, 0.5 * (1 + math.cos(math.pi * min(1.0, s / length))) * 0.95 + 0.05)
 
@@ -585,12 +540,12 @@ def build_base_model(
     opt = optimizer()
     first = 1
     resumed: dict[str, Any] = {}
-    if resume_from is not None:  # earlier stages done by an earlier build: continue with the next one, bit for bit
-        resumed = _check_resumable(Path(resume_from), cfg, out, ends)
+    if resume_from is not None:  # stages 1-2 done by an earlier build: continue with stage 3, bit for bit
+        resumed = _check_resumable(Path(resume_from), cfg, out, stage2)
         model.load_state_dict(Qwen2ForCausalLM.from_pretrained(resume_from).state_dict())
         if weights_sha256(model) != resumed["weights_sha256"]:
             raise ValueError(f"{resume_from}: weights do not match its {PROVENANCE}")
-        first = resumed["steps"] + 1
+        first = stage2 + 1
     provenance: dict[str, Any] = {
         "command": "fc-plugin base-model models/fc_tiny_base" + "".join(
             f" --{k.replace('_', '-')} {v}" for k, v in overrides.items()
@@ -605,15 +560,12 @@ def build_base_model(
     losses: list[float] = []
     model.train()
     if resumed:
-        for key in ("checkpoint_sha256", "checkpoint_sha256_by_cpu", "stage2_sha256", "stage3_sha256"):
-            if key in resumed:
-                provenance[key] = resumed[key]
-        done = next(k for k, end in enumerate(ends) if end == resumed["steps"]) + 1
-        provenance[f"stage{done}_sha256"] = resumed["weights_sha256"]
-        provenance[f"resumed_from_stage{done}"] = True
+        provenance["checkpoint_sha256"] = resumed["checkpoint_sha256"]
+        provenance["stage2_sha256"] = resumed["weights_sha256"]
+        provenance["resumed_from_stage2"] = True
     bar = tqdm(range(first, steps + 1), desc="pretraining the base", disable=not progress, mininterval=5)
     for step in bar:
-        if step in (ends[1] + 1, ends[2] + 1):  # stages 3 and 4 start with a fresh optimizer (so a resumed build is the same)
+        if step == stage2 + 1:  # stage 3 starts with a fresh optimizer (so a resumed build is the same)
             opt = optimizer()
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
@@ -631,10 +583,8 @@ def build_base_model(
             bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.3f}")
         if step == CHECK_STEP:
             provenance["checkpoint_sha256"] = weights_sha256(model)
-        if step == stage2 and ends[-1] > stage2:
+        if step == stage2 and cfg["extra_steps"]:
             provenance["stage2_sha256"] = weights_sha256(model)
-        if step == ends[2] and cfg["list_steps"]:
-            provenance["stage3_sha256"] = weights_sha256(model)
         if checkpoint_every and step % checkpoint_every == 0 and step < steps:
             model.save_pretrained(out / "checkpoints" / f"step-{step}", safe_serialization=True)
             tok.save_pretrained(out / "checkpoints" / f"step-{step}")
@@ -647,17 +597,12 @@ def build_base_model(
     return provenance
 
 
-def _check_resumable(folder: Path, cfg: dict[str, Any], out: Path, ends: list[int]) -> dict[str, Any]:
-    """The provenance of a build of the first stages of `cfg` (its later stages at 0 steps) that the
-    next stage can continue; ValueError otherwise."""
+def _check_resumable(folder: Path, cfg: dict[str, Any], out: Path, stage2: int) -> dict[str, Any]:
+    """The provenance of a stages-1-2 build that stage 3 of `cfg` can continue; ValueError otherwise."""
     info = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))
-    earlier = {**{k: 0 for k in STAGES}, **info["settings"]}  # builds from before a stage existed ran 0 of it
-    done = next((k for k, end in enumerate(ends) if end == info["steps"]), None)
-    same = done is not None and all(
-        earlier[k] == (cfg[k] if k not in STAGES[done + 1 :] else 0) for k in cfg
-    ) and info["steps"] < ends[-1]
-    if not same:
-        raise ValueError(f"{folder}: not a build of the first stages of these settings (its settings: {info['settings']})")
+    earlier = {**info["settings"], "extra_steps": cfg["extra_steps"]}
+    if earlier != cfg or info["steps"] != stage2 or info["settings"].get("extra_steps", 0):
+        raise ValueError(f"{folder}: not a stages-1-2 build of these settings (its settings: {info['settings']})")
     if (folder / "tokenizer.json").read_bytes() != (out / "tokenizer.json").read_bytes():
         raise ValueError(f"{folder}: its tokenizer differs from the one these settings build")
     return info
@@ -668,8 +613,7 @@ def evaluate_generic(model, tok, seed: int, n: int = 60) -> dict[str, float]:
     import torch
 
     gen = Generic(random.Random(f"{seed}-held-out"))
-    tasks = ["repeat", "extract_named", "extract_schema", "extract_typed", "lookup", "follow_up", "ask_back",
-             "extract_list"]
+    tasks = ["repeat", "extract_named", "extract_schema", "extract_typed", "lookup", "follow_up", "ask_back"]
     result: dict[str, float] = {}
     model.eval()
     im_end = tok.convert_tokens_to_ids("<|im_end|>")
