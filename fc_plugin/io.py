@@ -57,6 +57,25 @@ def loads(text: str) -> Any:
     return json.loads(text, parse_constant=_no_constant)
 
 
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_C_ENCODE = getattr(json.encoder, "c_make_encoder", None)
+if _C_ENCODE is not None:  # the encoder `_JSON_ENCODER.encode` builds on every call, built once
+    _C_ENCODE = _C_ENCODE(None, _JSON_ENCODER.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+encode_string = json.encoder.encode_basestring  # a str as JSON text, as `dumps` writes it (C speed)
+
+
+def dumps(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, byte for byte, at about half its cost on small values.
+
+    No check for circular references (values read from JSON or Python literals have none): a
+    circular value raises RecursionError instead of ValueError."""
+    if type(value) is str:
+        return encode_string(value)
+    if _C_ENCODE is None:  # pragma: no cover - not CPython
+        return _JSON_ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
+
+
 def json_key(value: Any) -> str:
     """Compact JSON text of `value`, fast: a cache key (raises TypeError/ValueError if not JSON-able)."""
     if orjson is not None:

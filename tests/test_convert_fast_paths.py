@@ -126,3 +126,39 @@ def test_convert_output_bytes_equal_the_json_module_path(tmp_path: Path, monkeyp
         assert fast[name] == reference[name], name
     rows = fast["out.jsonl"].decode().splitlines()
     assert len(rows) >= 6 and "123456789012345678901234567890" in fast["out.jsonl"].decode()
+
+
+ENCODER_VALUES = [
+    {"a": 1, "b": [1.5, 2e16, 1e-7, float("nan"), float("inf"), -float("inf"), -0.0, True, False, None]},
+    {"s": "\u2028\x00\x1f\x7f\"\\é中\U0001f600\ud800", "nested": [[{"x": []}], {}], "n": 2**70, "t": (1, 2)},
+    {1: "int key", False: "bool key", None: "null key", 2.5: "float key"}, [], {}, "", "plain", 12, 2**64, 0.1,
+]  # fmt: skip
+
+
+def _encoded(fn, value: object) -> tuple[str, str]:
+    try:
+        return "ok", fn(value)
+    except (TypeError, ValueError) as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("value", [*ENCODER_VALUES, {"a": {1, 2}}, {(1, 2): 3}, [object]])
+def test_dumps_is_json_dumps(value: object) -> None:
+    assert _encoded(fio.dumps, value) == _encoded(lambda v: json.dumps(v, ensure_ascii=False), value)
+
+
+def test_core_json_is_json_dumps_of_the_three_fields() -> None:
+    from fc_plugin.sharegpt import core_json
+
+    text = "\u2028\x00\"\\é中\U0001f600"
+    rows = [
+        {"conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": "ok"}], "system": text, "tools": text},
+        {"conversations": [], "system": "", "tools": "[]", "id": "x"},
+        {"conversations": [{"value": "b", "from": "human"}], "system": "", "tools": "[]"},  # other key order
+        {"conversations": [{"from": "human", "value": "b", "extra": 1}], "system": "", "tools": "[]"},
+        {"conversations": [{"from": "human", "value": 3}], "system": None, "tools": "[]"},  # not strings
+        {"conversations": ({"from": "human", "value": "t"},), "system": "", "tools": ["not", "text"]},
+    ]  # fmt: skip
+    for row in rows:
+        expected = json.dumps({k: row[k] for k in ("conversations", "system", "tools")}, ensure_ascii=False)
+        assert core_json(row) == expected
