@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,20 @@ def dumps(value: Any) -> str:
     if _C_ENCODE is None:  # pragma: no cover - not CPython
         return _JSON_ENCODER.encode(value)
     return "".join(_C_ENCODE(value, 0))
+
+
+def fresh_loader(text: str) -> Callable[[], Any]:
+    """A function that returns a new `loads(text)` on every call (for cached JSON texts whose values
+    callers may modify), with the choice of parser made once."""
+    if orjson is not None and orjson_exact(text):
+        try:
+            data = text.encode("utf-8")
+            orjson.loads(data)
+        except (UnicodeEncodeError, orjson.JSONDecodeError):  # lone surrogates, NaN: the json module's
+            pass
+        else:
+            return functools.partial(orjson.loads, data)
+    return functools.partial(loads, text)
 
 
 def json_key(value: Any) -> str:

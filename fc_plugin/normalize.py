@@ -17,11 +17,12 @@ import ast
 import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fc_plugin.convert import ConvertError
 from fc_plugin.formats import lf_messages
-from fc_plugin.io import json_key, loads
+from fc_plugin.io import fresh_loader, json_key, loads
 from fc_plugin.sample import Message, Sample, ToolCall
 
 # Type names from every dialect we meet -> JSON Schema type (None = any type, no constraint): JSON Schema,
@@ -330,18 +331,19 @@ def normalize_tools(tools: Any) -> list[dict[str, Any]]:
     if tools is None or tools == "":
         return []
     if isinstance(tools, str):
-        return loads(_normalize_tools_text(tools, True))
+        return _normalized_tools(tools, True)()
     try:
         key = json_key(tools)
     except (TypeError, ValueError):  # not JSON-able (e.g. a literal's set): no caching
         return _normalize_tools_value(tools)
-    return loads(_normalize_tools_text(key, False))
+    return _normalized_tools(key, False)()
 
 
 @functools.lru_cache(maxsize=4096)
-def _normalize_tools_text(text: str, lenient: bool) -> str:
-    """Normalised tools as JSON text; `lenient` parses Python literals and double encoding too."""
-    return json_key(_normalize_tools_value(parse_json_value(text) if lenient else loads(text)))
+def _normalized_tools(text: str, lenient: bool) -> Callable[[], list[dict[str, Any]]]:
+    """Fresh normalised tools of a tools JSON text on each call; `lenient` parses Python literals and
+    double encoding too."""
+    return fresh_loader(json_key(_normalize_tools_value(parse_json_value(text) if lenient else loads(text))))
 
 
 def _normalize_tools_value(tools: Any) -> list[dict[str, Any]]:

@@ -323,15 +323,18 @@ def _fast_ok(node: tuple, value: Any) -> bool:
     return True
 
 
+_KnownTool = tuple[dict[str, Any], Any, Any]  # (parameters, compiled schema, `_call_shape` or None)
+
+
 @functools.lru_cache(maxsize=4096)
-def _check_tools_text(tools_json: str) -> tuple[list[Problem], dict[str, tuple[dict[str, Any], Any]]]:
+def _check_tools_text(tools_json: str) -> tuple[list[Problem], dict[str, _KnownTool]]:
     """`_check_tools` cached by the tools' JSON text (read-only results)."""
     return _check_tools(json.loads(tools_json))
 
 
-def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[str, Any], Any]]]:
+def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, _KnownTool]]:
     problems: list[Problem] = []
-    known: dict[str, tuple[dict[str, Any], Any]] = {}
+    known: dict[str, _KnownTool] = {}
     for k, tool in enumerate(tools):
         if not isinstance(tool, dict):
             problems.append(Problem("invalid_tool_schema", f"tool {k} is a {type(tool).__name__}, not an object"))
@@ -358,7 +361,11 @@ def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, tuple[dict[
         if name in known:
             problems.append(Problem("duplicate_tool", f"tool {name!r} is declared twice"))
             continue
-        known[name] = (params, compiled)
+        try:
+            shape = _call_shape(params)
+        except (re.error, TypeError):  # raised again where a call of this tool is checked
+            shape = None
+        known[name] = (params, compiled, shape)
     return problems, known
 
 
@@ -383,21 +390,29 @@ _ERROR_CODES = {"type": "type_mismatch", "enum": "invalid_enum", "const": "inval
                 "unevaluatedProperties": "unknown_argument"}  # fmt: skip
 
 
-def _check_call(call: ToolCall, known: dict[str, tuple[dict[str, Any], Any]], where: str) -> list[Problem]:
+def _call_shape(params: dict[str, Any]) -> tuple[dict[str, Any] | None, list[re.Pattern[str]], Any]:
+    """(argument names a call may use, or None when any goes; their patterns; the required names) of a
+    parameters schema: what `_check_call` checks besides the schema itself. Raises on a bad pattern."""
+    props = params.get("properties")
+    if not isinstance(props, dict) or params.get("additionalProperties"):
+        return None, [], params.get("required") or []
+    return props, [re.compile(p) for p in params.get("patternProperties") or {}], params.get("required") or []
+
+
+def _check_call(call: ToolCall, known: dict[str, _KnownTool], where: str) -> list[Problem]:
     if call.name not in known:
         names = ", ".join(sorted(known)) or "none"
         return [Problem("hallucinated_function", f"{where}: calls {call.name!r}, not among the tools ({_clip(names)})")]
-    params, compiled = known[call.name]
+    params, compiled, shape = known[call.name]
+    props, patterns, required = shape if shape is not None else _call_shape(params)
     problems = []
-    props = params.get("properties")
-    if isinstance(props, dict) and not params.get("additionalProperties"):
-        patterns = [re.compile(p) for p in params.get("patternProperties") or {}]
+    if props is not None:
         for arg in call.arguments:
             if arg not in props and not any(p.search(arg) for p in patterns):
                 problems.append(
                     Problem("unknown_argument", f"{where}: {call.name} has no argument {arg!r} (known: {_clip(', '.join(props))})")
                 )
-    for req in params.get("required") or []:
+    for req in required:
         if req not in call.arguments:
             problems.append(Problem("missing_required", f"{where}: {call.name} misses required argument {req!r}"))
     fast = compiled.fast

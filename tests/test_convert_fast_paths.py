@@ -116,7 +116,7 @@ def test_convert_output_bytes_equal_the_json_module_path(tmp_path: Path, monkeyp
     monkeypatch.setattr(fio, "orjson", None)
     import fc_plugin.normalize as normalize
 
-    normalize._normalize_tools_text.cache_clear()  # caches hold values built through the other path
+    normalize._normalized_tools.cache_clear()  # caches hold values built through the other path
     from fc_plugin.convert import pipeline
 
     pipeline._tools_text.cache_clear()
