@@ -1,7 +1,8 @@
 """Conversion throughput and memory: `fc-plugin convert` vs a bare json.loads + json.dumps pass.
 
 Generates an OpenAI-format JSONL file (single, parallel and multi-round tool calls, all distinct),
-then runs, each in a fresh subprocess over the same file:
+then runs, each in a fresh subprocess over the same file (the first two in `--rounds` interleaved
+rounds, the fastest of each kept):
 
 - ceiling: `for line in f: out.write(json.dumps(json.loads(line)))` - the practical upper bound;
 - convert: the real pipeline (auto-detect, convert, normalise, validate with jsonschema, dedup,
@@ -118,6 +119,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--keep", help="folder to keep the generated files in (default: a temp folder)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the ceiling and the 1-process run; "
+                        "the fastest of each is kept (this host is noisy)")
     parser.add_argument("--workers", type=int, default=0, help="worker processes for the parallel run (default: cores - 1, 2 to 8)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -128,13 +131,15 @@ def main() -> None:
         generate(small, max(args.records // 10, 1))
         size_mb = big.stat().st_size / 2**20
         workers = args.workers or max(2, min(8, (os.cpu_count() or 1) - 1))
-        steps = [("ceiling", CEILING, big, ()),
-                 ("convert_1_process", CONVERT, big, (str(tmp / "info.json"), "1")),
+        paired = [("ceiling", CEILING, big, ()), ("convert_1_process", CONVERT, big, (str(tmp / "info.json"), "1"))]
+        steps = [*paired * max(1, args.rounds),
                  (f"convert_{workers}_workers", CONVERT, big, (str(tmp / "info.json"), str(workers))),
                  ("convert_tenth", CONVERT, small, (str(tmp / "info_small.json"), "1"))]  # fmt: skip
         res = {}
         for name, script, src, extra in tqdm(steps, desc="runs"):
-            res[name] = run(script, str(src), str(tmp / f"{name}.out.json"), *extra)
+            r = run(script, str(src), str(tmp / f"{name}.out.json"), *extra)
+            if name not in res or r["seconds"] < res[name]["seconds"]:
+                res[name] = r
     parallel = next(k for k in res if k.endswith("_workers"))
     ratio_one = res["convert_1_process"]["records_per_s"] / res["ceiling"]["records_per_s"]
     ratio = res[parallel]["records_per_s"] / res["ceiling"]["records_per_s"]
@@ -151,6 +156,7 @@ def main() -> None:
           f"{bound:,.0f} records/s = {bound / res['ceiling']['records_per_s']:.2f} x ceiling")
     result = {
         "records": args.records,
+        "rounds": max(1, args.rounds),
         "file_mib": round(size_mb, 1),
         **res,
         "throughput_ratio_1_process": round(ratio_one, 3),
