@@ -218,3 +218,19 @@ def test_a_required_name_no_call_could_give_is_an_invalid_schema() -> None:
         tool = {"name": "w", "parameters": allowed}
         assert validate_sample(sample(user(), call("w", city="B", cty="x"), Message("tool", "ok", name="w"),
                                       Message("assistant", "ok"), tools=[tool])) == []  # fmt: skip
+
+
+def test_argument_patterns_are_checked_per_call_with_prepared_checks() -> None:
+    """The per-tool checks are prepared once per tool list (cached): names a pattern allows pass, others
+    fail, on every sample that shares the list; a pattern that is no regex makes the tool invalid."""
+    params = {"type": "object", "properties": {"city": {"type": "string"}}, "patternProperties": {"^x_": {}}}
+    tool = {"name": "w", "parameters": params}
+    for _ in range(2):  # the second pass uses the cached checks
+        ok = validate_sample(sample(user(), call("w", city="B", x_unit="c"), Message("tool", "ok", name="w"),
+                                    Message("assistant", "ok"), tools=[tool]))  # fmt: skip
+        bad = validate_sample(sample(user(), call("w", city="B", unit="c"), Message("tool", "ok", name="w"),
+                                     Message("assistant", "ok"), tools=[tool]))  # fmt: skip
+        assert ok == [] and [p.code for p in bad] == ["unknown_argument"] and "'unit'" in bad[0].message
+    broken = {"name": "w", "parameters": {**params, "patternProperties": {"(": {}}}}
+    problems = validate_sample(sample(user(), Message("assistant", "Hello."), tools=[broken]))
+    assert [p.code for p in problems] == ["invalid_tool_schema"] and "regex" in problems[0].message
