@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from fc_plugin.io import dumps
 from fc_plugin.sample import Message, Sample, ToolCall
 
 ROLES = ("system", "user", "assistant", "tool")
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 # Every reason code validation (and conversion) can give, with what it means.
 CODES: dict[str, str] = {
@@ -353,32 +353,31 @@ def _check_tools(tools: list[Any]) -> tuple[list[Problem], dict[str, _KnownTool]
             error, compiled = compiled_schema(json.dumps(params, sort_keys=True, ensure_ascii=False))
         except (TypeError, ValueError) as exc:
             error, compiled = f"parameters are not JSON: {exc}", None
+        try:
+            shape = _call_shape(params)
+        except Exception:  # noqa: BLE001 - a bad pattern: raised again where a call of this tool is checked
+            shape = None
         if error is None:
-            error = _unknown_required(params)
+            error = _unknown_required(shape)
         if error:
             problems.append(Problem("invalid_tool_schema", f"tool {name}: {error}"))
             continue
         if name in known:
             problems.append(Problem("duplicate_tool", f"tool {name!r} is declared twice"))
             continue
-        try:
-            shape = _call_shape(params)
-        except Exception:  # noqa: BLE001 - a bad pattern: raised again where a call of this tool is checked
-            shape = None
         known[name] = (params, compiled, shape)
     return problems, known
 
 
-def _unknown_required(params: dict[str, Any]) -> str | None:
+def _unknown_required(shape: tuple | None) -> str | None:
     """A required argument that no call could give: not among `properties`, where `_check_call` refuses
-    every other name (no `additionalProperties`, no matching `patternProperties`) - e.g. a misspelt name."""
-    props, required = params.get("properties"), params.get("required")
-    if not isinstance(props, dict) or not isinstance(required, list) or params.get("additionalProperties"):
+    every other name (no `additionalProperties`, no matching `patternProperties`) - e.g. a misspelt name.
+    `shape` is the tool's `_call_shape` (None: its patterns do not compile, not ours to judge here)."""
+    if shape is None:
         return None
-    try:
-        patterns = [re.compile(p) for p in params.get("patternProperties") or {}]
-    except (re.error, TypeError):
-        return None  # not ours to judge here
+    props, patterns, required = shape
+    if props is None or not isinstance(required, list):
+        return None
     missing = [r for r in required if r not in props and not any(p.search(r) for p in patterns)]
     if not missing:
         return None
@@ -429,7 +428,7 @@ def _check_call(call: ToolCall, known: dict[str, _KnownTool], where: str) -> lis
 
 def _check_calls(sample: Sample, tools_json: str | None = None) -> list[Problem]:
     try:
-        problems, known = _check_tools_text(tools_json if tools_json is not None else _ENCODE(sample.tools))
+        problems, known = _check_tools_text(tools_json if tools_json is not None else dumps(sample.tools))
     except (TypeError, ValueError):  # not JSON-able: checked uncached (and reported)
         problems, known = _check_tools(sample.tools)
     problems = list(problems)

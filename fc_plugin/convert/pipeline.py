@@ -32,7 +32,7 @@ from fc_plugin.convert.reader import (
     iter_records,
     resolve_dataset,
 )
-from fc_plugin.io import json_key, loads
+from fc_plugin.io import dumps, json_key, loads
 from fc_plugin.normalize import normalize_sample
 from fc_plugin.sample import Sample
 from fc_plugin.sharegpt import DatasetWriter, core_json, row_json, to_sharegpt
@@ -42,7 +42,6 @@ from fc_plugin.validate import LengthChecker, utf8_or_problem, validate_sample
 DETECT_SAMPLE = 200  # records looked at by --from auto
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # auto workers: below this one process is faster
 CHUNK_RECORDS = 256  # records per task sent to a worker
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass
@@ -106,7 +105,7 @@ class Outcome:
 @functools.lru_cache(maxsize=1024)
 def _tools_text(key: str) -> str:
     """The tools' JSON as written in rows (json module, `", "` separators), from their `json_key`."""
-    return _ENCODE(loads(key))
+    return dumps(loads(key))
 
 
 class RecordProcessor:
