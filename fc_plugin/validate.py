@@ -181,6 +181,14 @@ def compiled_schema(schema_json: str) -> tuple[str | None, Any]:
     return None, _CompiledSchema(schema)
 
 
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """`compiled_schema`'s verdict on a parameters schema parsed from JSON text, without building its JSON
+    text and compiled form when the fast check passes it (as it passes almost every tool's)."""
+    if surely_valid_schema(schema) and schema.get("type", "object") == "object":
+        return None
+    return compiled_schema(json.dumps(schema, sort_keys=True, ensure_ascii=False))[0]
+
+
 class _CompiledSchema:
     """A parameters schema with what checking calls needs, each built on first use (templates only need
     the schema checked, and the fast path decides most calls): the fast-path node and the validator."""

@@ -740,3 +740,42 @@ def test_a_turn_rendered_beyond_alignment_is_refused(models, tmp_path):
     with pytest.raises(NativeTemplateError, match=r"sample starting 'Book a meeting room for me.'.*cannot find the end "
                        r"of message 0"):
         lf_encode({"upper": tmp_path / "upper"}, "upper", row("slot_filling"))
+
+
+# --- fc_native's renderer is apply_chat_template's ------------------------------------------------------
+
+PROBING = r"""{%- for message in messages %}
+{{- message.role + ':' + (message.content if message.content is defined else '-') }}
+{{- '|' + (message['name'] if message.name is defined else 'no-name') }}
+{{- '|' + (message.items() | list | length) | string + '|' + message.get('role', '?') + '|' + (message.keys | string)[:9] }}
+{{- '|' + (message.__class__ | string) + '|' + (message.missing | default('undefined')) + '\n' }}
+{%- endfor %}
+{%- if tools %}{{- tools | map(attribute='function') | map(attribute='name') | join(',') + '|' + bos_token | string }}{%- endif %}
+{%- if add_generation_prompt %}{{- 'PROMPT' }}{%- endif %}"""
+
+
+@pytest.mark.parametrize("prompt", [False, True])
+def test_render_is_apply_chat_template_on_dict_attributes(tiny_model, prompt):
+    """Dict keys read as attributes, dict methods, missing keys, an unsafe attribute and the special tokens:
+    fc_native's renderer (a copy of transformers' sandbox without its AttributeError detour) gives
+    apply_chat_template's text, and refuses what the sandbox refuses, with the same reason."""
+    from transformers import AutoTokenizer
+
+    from fc_plugin.formats.native import _render, _sandboxed_template
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    tokenizer.chat_template = PROBING
+    assert _sandboxed_template(PROBING) is not None  # the fast renderer applies to transformers' environment
+    chat = [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi", "name": "ann", "keys": "k"},
+            {"role": "tool", "name": "get_weather"}, {"role": "assistant", "content": "ok", "items": 3}]
+    tools = [{"type": "function", "function": WEATHER}, {"type": "function", "function": BOOK}]
+    expected = tokenizer.apply_chat_template(chat, tools=tools, tokenize=False, add_generation_prompt=prompt)
+    assert _render(tokenizer, chat, tools, prompt, "test") == expected
+    assert "get_weather,book_room|" in expected and "|3|" in expected  # the probe reads what it should
+
+    tokenizer.chat_template = "{{ messages[0].update({'role': 'x'}) }}"  # the immutable sandbox refuses it
+    with pytest.raises(Exception) as stock:
+        tokenizer.apply_chat_template(chat, tokenize=False)
+    with pytest.raises(NativeTemplateError, match="refuses it") as ours:
+        _render(tokenizer, chat, None, prompt, "test")
+    assert str(stock.value) in str(ours.value)

@@ -16,12 +16,13 @@ def function_of(tool: Any) -> Any:
     return tool
 
 
-def check_tools(tools: list[Any], where: str) -> list[str]:
+def check_tools(tools: list[Any], where: str, parsed_json: bool = False) -> list[str]:
     """Validate tool definitions (names, JSON Schema parameters); return the function names.
 
     The schema rules are fc_plugin.validate's (one place for validation): a valid JSON Schema of type object.
+    `parsed_json`: the tools were just parsed from JSON text, so their values need no check that they are JSON.
     """
-    from fc_plugin.validate import compiled_schema
+    from fc_plugin.validate import compiled_schema, schema_problem
 
     if not isinstance(tools, list):
         raise ValueError(f"{where}: tools must be a list of function definitions, got {type(tools).__name__}")
@@ -36,7 +37,10 @@ def check_tools(tools: list[Any], where: str) -> list[str]:
             raise ValueError(f"{where}: tool {name!r}: parameters must be a JSON Schema object, "
                              f"got {type(parameters).__name__}")
         try:
-            problem, _ = compiled_schema(json.dumps(parameters, sort_keys=True, ensure_ascii=False))
+            if parsed_json:
+                problem = schema_problem(parameters)
+            else:
+                problem, _ = compiled_schema(json.dumps(parameters, sort_keys=True, ensure_ascii=False))
         except (TypeError, ValueError) as exc:
             problem = f"parameters are not JSON: {exc}"
         if problem:

@@ -124,7 +124,7 @@ def marked_segments(source: str, chat: list[dict[str, Any]], ends: list[tuple[in
 @lru_cache(maxsize=HEAD_CACHE_SIZE)
 def system_turn(source: str, system: str | None, tools_json: str) -> str:
     """The rendering of only the system message (None: there is none) and the tools ("": none)."""
-    tools = parse_tools_json(tools_json, "tools") if tools_json else None
+    tools = checked_tools(tools_json, "tools")[0] if tools_json else None  # parsed once, with the sample's checks
     return jinja.render(source, [{"role": "system", "content": system}] if system is not None else [], tools, False)
 
 
@@ -144,7 +144,7 @@ def prefix_segments(source: str, chat: list[dict[str, Any]], tools: list[Any], e
 @lru_cache(maxsize=HEAD_CACHE_SIZE)
 def _checked_tools(tools_json: str) -> tuple[list[Any], list[str]]:
     tool_list = parse_tools_json(tools_json, "tools")
-    return tool_list, check_tools(tool_list, "tools")
+    return tool_list, check_tools(tool_list, "tools", parsed_json=True)
 
 
 def checked_tools(tools: str | list[Any] | None, where: str) -> tuple[list[Any], list[str]]:

@@ -36,6 +36,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -109,11 +110,76 @@ def suggested_template(source: str) -> str:
     return "fc_json_qwen, fc_json_llama3 or fc_json_phi4 (the family of your model)"
 
 
+#: Attribute names a plain dict has (its class's and object's): any other `obj.name` on a dict is `obj["name"]`.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+@lru_cache(maxsize=1)
+def _dict_attribute_sandbox() -> type:
+    """ImmutableSandboxedEnvironment with two shortcuts that give its answers:
+
+    - `dict.name`: the sandbox first asks `getattr(obj, name)`, which on a plain dict fails (raising and
+      catching an AttributeError) for every name that is not a dict attribute, then answers `obj[name]`,
+      or undefined when the key is missing; this answers those names the same way without the exception;
+    - whether an attribute is safe: the sandbox decides from the object's type and the attribute's name
+      alone (names starting with `_`, internal attributes of functions, frames and the like, methods
+      that change a list, dict, set or deque), so the verdict is kept per (type, name).
+    """
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class DictAttributeSandbox(ImmutableSandboxedEnvironment):
+        safe_verdicts: dict[tuple[type, str], bool] = {}
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    return self.undefined(obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            key = (type(obj), attr)
+            verdict = self.safe_verdicts.get(key)
+            if verdict is None:
+                verdict = self.safe_verdicts[key] = super().is_safe_attribute(obj, attr, value)
+            return verdict
+
+    return DictAttributeSandbox
+
+
+@lru_cache(maxsize=16)
+def _sandboxed_template(source: str) -> Any:
+    """The chat template `source` as transformers compiles it for `apply_chat_template` (its sandboxed
+    environment, filters, globals and extensions), in a copy of that environment that looks up
+    `message.role` on a plain dict without the sandbox's detour (`_dict_attribute_sandbox`), or None
+    when transformers' compiled template is not what this expects (then `apply_chat_template` renders)."""
+    try:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+        from transformers.utils.chat_template_utils import _compile_jinja_template
+
+        stock = _compile_jinja_template(source).environment
+    except (ImportError, AttributeError):
+        return None
+    if type(stock) is not ImmutableSandboxedEnvironment:
+        return None
+    environment = stock.overlay()  # the same settings, filters, globals and (re-bound) extensions
+    environment.__class__ = _dict_attribute_sandbox()
+    return environment.from_string(source)
+
+
 def _render(tokenizer: Any, chat: list[dict[str, Any]], tools: list[Any] | None, prompt: bool, where: str,
             **kwargs: Any) -> str:
+    """`tokenizer.apply_chat_template(chat, tools=..., tokenize=False, add_generation_prompt=prompt, **kwargs)`:
+    the same text, rendered by `_sandboxed_template` when it applies (as apply_chat_template renders one
+    conversation: its template for these tools, the tool list, no documents, the special tokens map and kwargs)."""
     try:
-        return tokenizer.apply_chat_template(chat, tools=tools or None, tokenize=False, add_generation_prompt=prompt,
-                                             **kwargs)
+        template = _sandboxed_template(tokenizer.get_chat_template(None, tools or None))
+        if template is None:
+            return tokenizer.apply_chat_template(chat, tools=tools or None, tokenize=False,
+                                                 add_generation_prompt=prompt, **kwargs)
+        return template.render(messages=chat, tools=list(tools) if tools else None, documents=None,
+                               add_generation_prompt=prompt, **{**tokenizer.special_tokens_map, **kwargs})
     except Exception as exc:  # jinja2 TemplateError from raise_exception, TypeError/KeyError on a message shape
         reason = str(exc) if type(exc).__name__ == "TemplateError" else f"{type(exc).__name__}: {exc}"
         raise NativeTemplateError(f"{where}: the model's chat template refuses it: {reason}") from None
