@@ -319,3 +319,33 @@ def test_token_ids_and_offsets_are_the_tokenizers_own_in_every_backend_state(tok
         ids, offsets = token_ids_and_offsets(tokenizer, text)
         assert (list(ids), [tuple(o) for o in offsets]) == expected  # through the tokenizer, which clears it
         assert tokenizer._tokenizer.truncation is None
+
+
+def test_token_cuts_read_from_the_encoding_equal_cuts_over_the_full_offsets(tokenizer_path):
+    """fc_native cuts the full rendering's ids by binary search over spans read from the Rust encoding
+    on demand (`EncodingOffsets`); at every character position (inside multi-byte characters, split into
+    several byte tokens, and at special tokens) the cuts are those over the whole offset list, and the
+    lazy spans are the list's."""
+    from fc_plugin.formats.llamafactory import EncodingOffsets, token_ids_and_offsets
+    from fc_plugin.formats.native import token_cuts
+
+    tokenizer = _tokenizer(tokenizer_path)
+    text = "<|im_start|>user\n北京 weather \U0001f600 ok<|im_end|>\n<|im_start|>assistant\n天气 fine<|im_end|>\n"
+    ids, offsets = token_ids_and_offsets(tokenizer, text)
+    assert isinstance(offsets, EncodingOffsets)  # the tiny tokenizer is asked directly
+    spans = [tuple(o) for o in tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+    assert list(offsets) == spans and len(offsets) == len(ids) and offsets[-1] == spans[-1]
+    assert offsets[2:5] == spans[2:5]
+    with pytest.raises(IndexError):
+        offsets[len(spans)]
+    def reference(cuts: list[int]) -> list[int]:  # the definition: a prompt keeps the tokens that end by its cut,
+        result = []  # a response takes every token that starts before its cut
+        for k, cut in enumerate(cuts):
+            index = sum(end <= cut for _, end in spans) if k % 2 == 0 else sum(start < cut for start, _ in spans)
+            result.append(max([index, *result]))
+        return result
+
+    for first in range(len(text) + 1):
+        for second in (first, min(len(text), first + 3), len(text)):
+            cuts = [first, second]
+            assert token_cuts(offsets, cuts) == token_cuts(spans, cuts) == reference(cuts), cuts

@@ -35,6 +35,7 @@ import bisect
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -358,13 +359,24 @@ def char_cuts(full: str, prefixes: list[str], anchors: list[str], where: str) ->
     return cuts
 
 
-def token_cuts(offsets: list[tuple[int, int]], cuts: list[int]) -> list[int]:
+def _span_start(span: tuple[int, int]) -> int:
+    return span[0]
+
+
+def _span_end(span: tuple[int, int]) -> int:
+    return span[1]
+
+
+def token_cuts(offsets: Sequence[tuple[int, int]], cuts: list[int]) -> list[int]:
     """Token index of each character cut; message k is a prompt for even k, a response for odd k, and a
-    token holding any character of a response belongs to the response."""
-    starts, ends = [o[0] for o in offsets], [o[1] for o in offsets]
+    token holding any character of a response belongs to the response. Binary search: each cut reads
+    the spans of a few tokens only."""
     result, previous = [], 0
     for k, cut in enumerate(cuts):
-        index = bisect.bisect_right(ends, cut) if k % 2 == 0 else bisect.bisect_left(starts, cut)
+        if k % 2 == 0:
+            index = bisect.bisect_right(offsets, cut, key=_span_end)
+        else:
+            index = bisect.bisect_left(offsets, cut, key=_span_start)
         previous = max(previous, index)
         result.append(previous)
     return result
