@@ -16,6 +16,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from fc_plugin import io
+
 FORMATS = ("react", "tags", "json")
 FAMILIES = ("qwen", "llama3", "phi4")
 
@@ -52,12 +54,10 @@ def compose(format_name: str, family: str, default_system: str = "") -> str:
     )
 
 
-_TOJSON = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(value, ensure_ascii=False) builds per call
-
-
 def _tojson(value: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None, sort_keys: bool = False) -> str:
+    """transformers' `tojson` filter: `json.dumps` with these options (by default `io.dumps`, the same text)."""
     if not ensure_ascii and indent is None and separators is None and not sort_keys:
-        return _TOJSON.encode(value)
+        return io.dumps(value)
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
