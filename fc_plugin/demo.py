@@ -38,12 +38,21 @@ HELD_OUT = 0.1
 #: tool per prompt, only the tool list tells them apart from a normal request; at a fifth (68 of 2,145 training
 #: samples) the model called the listed tool on nearly all of them (README, Benchmarks).
 UNAVAILABLE_RATE = 0.5
-#: Extra training samples of parallel calls, an eighth of N_SYNTH (300), from another seed and never repeating a
-#: sample of the main set or its held-out split (`synth --exclude`). Parallel calls are the category the tiny model
-#: misses most (seed 0, 3 epochs: 10 of 29 held-out ones exact); 300 extra took that to 16 of 29 and exact calls from
-#: 0.873 to 0.893 at the same epochs, as much as 5 epochs without them (0.890). The held-out mix is unchanged.
-EXTRA_PARALLEL = 0.125
-TRAIN_SETS = ("fc_demo_synth", "fc_demo_parallel", "fc_demo_converted")  # the recipes' `dataset:` list
+#: Extra training sets, each drawn by `fc-plugin synth` from its own seed and never repeating a sample of the main
+#: set, its held-out split or an extra set before it (`synth --exclude`); the held-out mix is unchanged. They add
+#: what the tiny model misses most, measured on seed 0's held-out samples (README, Benchmarks):
+#: (name, samples as a share of N_SYNTH, synth arguments).
+EXTRA_SETS: tuple[tuple[str, float, tuple[str, ...]], ...] = (
+    # parallel calls: 300 took seed 0's from 10 to 16 of 29 exact (3 epochs)
+    ("fc_demo_parallel", 0.125, ("--mix", "parallel=1", "--max-tools", "1")),
+    # tool selection: a single call among 3 listed tools, or a request for a tool none of them serves (every main-set
+    # prompt lists one tool, so only these teach reading the tool list; parallel calls of different tools and
+    # requests for an unlisted tool are where that shows)
+    ("fc_demo_select", 0.125, ("--mix", "single=0.6,no_call=0.4", "--unavailable-rate", "1.0", "--max-tools", "3")),
+    # slot filling: carrying the first turn's arguments into the call after the user's answer
+    ("fc_demo_slots", 0.125, ("--mix", "slot_filling=1", "--max-tools", "1")),
+)
+TRAIN_SETS = ("fc_demo_synth", *(name for name, _, _ in EXTRA_SETS), "fc_demo_converted")  # the recipes' `dataset:`
 MAX_NEW_TOKENS = 160  # the longest held-out answer (two parallel calls) is about 110 tokens
 
 
@@ -114,16 +123,18 @@ def prepare_data(data: Path, env: dict[str, str], n: int = N_SYNTH, seed: int = 
          "--no-progress"],
         env,
     )  # fmt: skip
-    synth, held_out = data / "fc_demo_synth.json", data / "fc_demo_synth_eval.json"
-    run_step(
-        "extra training samples of parallel calls (another seed; none repeats a sample above)",
-        ["fc-plugin", "synth", "--tools", TOOLS, "--templates", PHRASES,
-         "--n", str(max(1, round(n * EXTRA_PARALLEL))), "--mix", "parallel=1", "--lang", "en",
-         "--seed", str(seed + 1000), "--max-tools", "1", "--thought-rate", "0",
-         "--exclude", str(synth), "--exclude", str(held_out),
-         "--out", str(data / "fc_demo_parallel.json"), "--info", str(info), "--no-progress"],
-        env,
-    )  # fmt: skip
+    excluded = [data / "fc_demo_synth.json", data / "fc_demo_synth_eval.json"]
+    for number, (name, share, synth_args) in enumerate(EXTRA_SETS, 1):
+        run_step(
+            f"extra training samples: {name} ({' '.join(synth_args)}; another seed, none repeats a sample above)",
+            ["fc-plugin", "synth", "--tools", TOOLS, "--templates", PHRASES,
+             "--n", str(max(1, round(n * share))), *synth_args, "--lang", "en",
+             "--seed", str(seed + 1000 * number), "--thought-rate", "0",
+             *(arg for path in excluded for arg in ("--exclude", str(path))),
+             "--out", str(data / f"{name}.json"), "--info", str(info), "--no-progress"],
+            env,
+        )  # fmt: skip
+        excluded.append(data / f"{name}.json")
     run_step(
         "the seed articles' records, converted",
         ["fc-plugin", "convert", "--from", "auto", *CONVERTED, "--out", str(data / "fc_demo_converted.json"),
