@@ -1,7 +1,8 @@
 """The demo behind `make demo`: the whole pipeline, offline, on CPU, proving that the model learns.
 
 1. synthetic data for the seeds' tools (`fc-plugin synth`, normal value generator, 10% held out),
-   extra training samples of parallel calls (another seed, none repeating a sample of the first set),
+   extra training sets for parallel calls, tool selection and slot filling (`EXTRA_SETS`: other seeds,
+   none repeating a sample of the sets before it),
    and the seed articles' own records converted from data/raw (`fc-plugin convert`);
 2. full fine-tuning through `llamafactory-cli train recipes/demo_full.yaml` with a plugin template,
    one worker per CPU core (torchrun + gloo, as on a multi-GPU machine); `--finetuning lora` trains

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fc_plugin.demo import TRAIN_SETS
+from fc_plugin.demo import EXTRA_SETS, TRAIN_SETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,15 +59,25 @@ def test_demo_pipeline_writes_report(tmp_path: Path, lf_env: dict[str, str]) -> 
         assert text in run.stdout, text
     info = json.loads((out / "data" / "dataset_info.json").read_text())
     assert {"fc_demo_synth_eval", *TRAIN_SETS} <= set(info)
-    # the extra parallel-call training samples: all parallel, none of them a held-out (or main-set) sample
+    # the extra training sets: each of its own kind, none of them a held-out, main-set or earlier extra sample
+    def rows(name: str) -> list[dict]:
+        return json.loads((out / "data" / f"{name}.json").read_text(encoding="utf-8"))
+
     def turns(name: str) -> set[str]:
-        rows = json.loads((out / "data" / f"{name}.json").read_text(encoding="utf-8"))
-        return {json.dumps([t["value"] for t in r["conversations"]]) for r in rows}
+        return {json.dumps([t["value"] for t in r["conversations"]]) for r in rows(name)}
 
-    extra = json.loads((out / "data" / "fc_demo_parallel.json").read_text(encoding="utf-8"))
-    assert extra and all(json.loads(r["meta"])["category"] == "parallel" for r in extra)
-    assert not turns("fc_demo_parallel") & (turns("fc_demo_synth_eval") | turns("fc_demo_synth"))
+    def categories(name: str) -> set[str]:
+        return {json.loads(r["meta"])["category"] for r in rows(name)}
 
+    assert [name for name, _, _ in EXTRA_SETS] == ["fc_demo_parallel", "fc_demo_select", "fc_demo_slots"]
+    assert categories("fc_demo_parallel") == {"parallel"} and categories("fc_demo_slots") == {"slot_filling"}
+    assert categories("fc_demo_select") == {"single", "no_call"}
+    # three tools listed in every selection sample (the main set lists one a prompt, except parallel calls)
+    assert {len(json.loads(r["tools"])) for r in rows("fc_demo_select")} == {3}
+    seen = turns("fc_demo_synth_eval") | turns("fc_demo_synth")
+    for name, _, _ in EXTRA_SETS:
+        assert rows(name) and not turns(name) & seen, name
+        seen |= turns(name)
 
 @pytest.mark.e2e
 def test_demo_with_lora_trains_an_adapter_on_the_shipped_base(tmp_path: Path, lf_env: dict[str, str]) -> None:
