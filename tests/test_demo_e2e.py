@@ -60,11 +60,15 @@ def test_demo_pipeline_writes_report(tmp_path: Path, lf_env: dict[str, str]) -> 
     info = json.loads((out / "data" / "dataset_info.json").read_text())
     assert {"fc_demo_synth_eval", *TRAIN_SETS} <= set(info)
     # the extra training sets: each of its own kind, none of them a held-out, main-set or earlier extra sample
+    # (generic chit-chat such as "Thanks!" recurs with other tool lists, as between synth's own splits)
     def rows(name: str) -> list[dict]:
         return json.loads((out / "data" / f"{name}.json").read_text(encoding="utf-8"))
 
-    def turns(name: str) -> set[str]:
-        return {json.dumps([t["value"] for t in r["conversations"]]) for r in rows(name)}
+    def turns(name: str) -> set[str]:  # synth's identity of a sample: its turns, calls and listed tools
+        return {
+            json.dumps([[t["value"] for t in r["conversations"]], sorted(t["name"] for t in json.loads(r["tools"]))])
+            for r in rows(name)
+        }
 
     def categories(name: str) -> set[str]:
         return {json.loads(r["meta"])["category"] for r in rows(name)}
@@ -78,6 +82,7 @@ def test_demo_pipeline_writes_report(tmp_path: Path, lf_env: dict[str, str]) -> 
     for name, _, _ in EXTRA_SETS:
         assert rows(name) and not turns(name) & seen, name
         seen |= turns(name)
+
 
 @pytest.mark.e2e
 def test_demo_with_lora_trains_an_adapter_on_the_shipped_base(tmp_path: Path, lf_env: dict[str, str]) -> None:
