@@ -45,11 +45,12 @@ UNAVAILABLE_RATE = 0.5
 #: (name, samples as a share of N_SYNTH, synth arguments).
 EXTRA_SETS: tuple[tuple[str, float, tuple[str, ...]], ...] = (
     # parallel calls, the weakest category: 300 took seed 0's from 10 to 16 of 29 exact; with the two sets below,
-    # 600 instead of 300 took them from 21-25 to 26-28 of 38
+    # 600 instead of 300 took them from 21 and 25 of 38 (two training runs) to 26 and 28
     ("fc_demo_parallel", 0.25, ("--mix", "parallel=1", "--max-tools", "1")),
-    # tool selection: a single call among 3 listed tools, or a request for a tool none of them serves (every main-set
-    # prompt lists one tool, so only these teach reading the tool list; parallel calls of different tools and
-    # requests for an unlisted tool are where that shows); no-call heavy, as more parallel calls cost no-calls
+    # tool selection, 3 tools listed: a single call of one of them, or a no-call, mostly a request for a tool none of
+    # them serves (every main-set prompt lists one tool, so only these teach reading the tool list; parallel calls of
+    # different tools and requests for an unlisted tool are where that shows); no-call heavy, as more parallel
+    # calls cost no-calls
     ("fc_demo_select", 0.125, ("--mix", "single=0.4,no_call=0.6", "--unavailable-rate", "1.0", "--max-tools", "3")),
     # slot filling: carrying the first turn's arguments into the call after the user's answer
     ("fc_demo_slots", 0.125, ("--mix", "slot_filling=1", "--max-tools", "1")),

@@ -22,6 +22,7 @@ from omegaconf import OmegaConf
 from fc_plugin import general_chat, templates
 from fc_plugin.categories import categorize
 from fc_plugin.cli import main as fc_main
+from fc_plugin.demo import TRAIN_SETS
 from fc_plugin.mix import SourceSize, dataset_sizes, parse_ratio, plan_mix, set_recipe_keys
 from fc_plugin.sharegpt import from_sharegpt
 from fc_plugin.split import split_by_category
@@ -110,6 +111,7 @@ def test_recipe_parses_with_llamafactory(recipe: str, monkeypatch: pytest.Monkey
         parent = load_recipe(CPU_DEMO[recipe])
         assert finetuning_args.finetuning_type == parent["finetuning_type"] and not training_args.bf16
         assert model_args.model_name_or_path == "models/fc_tiny_base"
+        assert data_args.dataset == list(TRAIN_SETS), "the demo trains on what fc_plugin.demo writes"
         for key in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target", "lr_scheduler_type", "template"):
             assert cfg.get(key) == parent.get(key), key
         return
