@@ -80,8 +80,9 @@ def test_demo_pipeline_writes_report(tmp_path: Path, lf_env: dict[str, str]) -> 
     assert {len(json.loads(r["tools"])) for r in rows("fc_demo_select")} == {3}
     seen = turns("fc_demo_synth_eval") | turns("fc_demo_synth")
     for name, _, _ in EXTRA_SETS:
-        assert rows(name) and not turns(name) & seen, name
-        seen |= turns(name)
+        extra = turns(name)
+        assert extra and not extra & seen, name
+        seen |= extra
 
 
 @pytest.mark.e2e
