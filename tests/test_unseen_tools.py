@@ -45,10 +45,14 @@ def test_renamed_tools_are_the_seed_tools_under_other_names() -> None:
         assert not set(tool["parameters"]["properties"]) & seed_params, tool["name"]
 
 
-def test_heldout_tools_share_no_name_with_the_seed_tools() -> None:
+def test_unseen_tools_share_no_name_with_any_demo_training_tool() -> None:
+    """Neither the seed tools nor the tools of seed 003's records (the demo's converted set, whose tools
+    augmentation also adds as distractors) may carry an unseen tool's name."""
+    raw = (ROOT / "data" / "raw" / "seed003.json").read_text(encoding="utf-8")
     seed = {t["name"] for t in _tools("seed_tools.json")}
     for name in ("heldout_tools.json", "renamed_tools.json"):
-        assert not {t["name"] for t in _tools(name)} & seed
+        for tool in _tools(name):
+            assert tool["name"] not in seed and f'"{tool["name"]}"' not in raw, (name, tool["name"])
 
 
 def test_unseen_tool_templates_load_and_synth_writes_valid_calls() -> None:
