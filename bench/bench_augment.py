@@ -163,7 +163,7 @@ def main() -> None:
     for aug in rows[1:]:
         cost = round(100 * (plain["seen"]["exact_call_accuracy"] - aug["seen"]["exact_call_accuracy"]), 1)
         goal: dict = {"seen_exact_cost_points": cost}
-        print(f"\n{aug['variant']}: seen tools {-cost:+.1f} points of exact calls (goal: at most -2: {'met' if cost <= 2 else 'not met'})")
+        print(f"\n{aug['variant']}: seen tools {0.0 - cost:+.1f} points of exact calls (goal: at most -2: {'met' if cost <= 2 else 'not met'})")
         for which in UNSEEN:
             for metric, label in (("exact_call_accuracy", "exact calls"), ("call_case_exact", "exact on call cases")):
                 before, after = plain[which][metric], aug[which][metric]
