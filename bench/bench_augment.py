@@ -18,12 +18,13 @@ function-name accuracy and argument F1 of every model on every set are printed s
 written to bench/results/augment.json, with exact calls on the cases that expect a call (the
 unseen sets' no-call cases name no unseen tool: a model that never calls gets them right). Goal
 (issue 16): augmentation at least doubles exact calls on unseen tools and costs at most 2 points on
-seen ones. `--names random,words` (the default) trains one augmented model per style of masked
-names (pseudo-words as in Hammer, or common English words) next to the plain one; `--augment-args`
-passes other rates to `fc-plugin augment`. Slow: three full demo trainings.
+seen ones. Each `--variant NAME=OPTIONS` trains one augmented model on `fc-plugin augment OPTIONS` of
+the training data next to the plain one (default: `random=` (augment's defaults) and
+`words=--names words`). Slow: three full demo trainings.
 
     python bench/bench_augment.py                    # the full run (three trainings, six evaluations)
-    python bench/bench_augment.py --names random     # plain vs the default augmentation only
+    python bench/bench_augment.py --variant random=   # plain vs the default augmentation only
+    python bench/bench_augment.py --variant random= --variant mask033="--mask 0.33"
     python bench/bench_augment.py --max-steps 30 --eval-samples 40 --out outputs/bench_augment_dev
 """
 
@@ -85,12 +86,14 @@ def main() -> None:
     parser.add_argument("--eval-samples", type=int, help="score only the first N cases of each set (development runs)")
     parser.add_argument("--out", default="outputs/bench_augment")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/augment.json")
-    parser.add_argument("--augment-args", default="", help="more `fc-plugin augment` options, e.g. '--mask 1 --distractors 0'")
-    parser.add_argument("--names", default="random,words",
-                        help="masked-name styles to train one augmented model each (fc-plugin augment --names)")
+    parser.add_argument("--variant", action="append", metavar="NAME=OPTIONS",
+                        help="an augmented model trained on `fc-plugin augment OPTIONS` of the data (repeatable; "
+                             "default: random= words='--names words')")
     args = parser.parse_args()
-    styles = [style.strip() for style in args.names.split(",") if style.strip()]
-    variants = ["plain", *(f"augmented_{style}" for style in styles)]
+    options = dict(v.partition("=")[::2] for v in args.variant or ["random=", "words=--names words"])
+    if any(not name.isidentifier() for name in options):
+        raise SystemExit(f"--variant NAME=OPTIONS: NAME must be an identifier, got {sorted(options)}")
+    variants = ["plain", *(f"augmented_{name}" for name in options)]
 
     out = Path(args.out)
     env = demo_env()
@@ -109,11 +112,11 @@ def main() -> None:
             env,
         )  # fmt: skip
     augment_s = {}
-    for style in styles:
-        augment_s[style] = run_step(
-            f"the same training data, augmented (masked names from {style} words, distractors, shuffled tools, irrelevance)",
-            ["fc-plugin", "augment", *TRAIN_SETS, "--info", str(info), "--names", style, *shlex.split(args.augment_args),
-             "--out", str(data / f"fc_demo_aug_{style}.json"), "--name", f"fc_demo_aug_{style}",
+    for name, extra in options.items():
+        augment_s[name] = run_step(
+            f"the same training data, augmented ({extra or 'the defaults'}: masked names, distractors, shuffled tools, irrelevance)",
+            ["fc-plugin", "augment", *TRAIN_SETS, "--info", str(info), *shlex.split(extra),
+             "--out", str(data / f"fc_demo_aug_{name}.json"), "--name", f"fc_demo_aug_{name}",
              "--seed", str(args.seed), "--no-progress"],
             env,
         )  # fmt: skip
@@ -125,7 +128,7 @@ def main() -> None:
 
     base = base_model()
     short = [f"max_steps={args.max_steps}"] if args.max_steps else []
-    datasets = {"plain": [], **{f"augmented_{style}": [f"dataset=fc_demo_aug_{style}"] for style in styles}}
+    datasets = {"plain": [], **{f"augmented_{name}": [f"dataset=fc_demo_aug_{name}"] for name in options}}
     train_s = {}
     for variant in variants:
         train_s[variant] = train(base, data, out / variant / "model", env, TEMPLATE, f"seed={args.seed}",
@@ -184,9 +187,10 @@ def main() -> None:
         "eval_samples": args.eval_samples or "all",
         "template": TEMPLATE,
         "base_model": str(base),
-        "augment": "fc-plugin augment defaults (mask 2/3, distractors 1/2 up to 3, shuffle 1, irrelevance 0.1), "
-                   "one model per --names style" + (f", with {args.augment_args}" if args.augment_args else ""),
-        "augment_seconds": {style: round(seconds, 1) for style, seconds in augment_s.items()},
+        "augment": "fc-plugin augment OPTIONS per variant; defaults: mask 2/3, distractors 1/2 up to 3, shuffle 1, "
+                   "irrelevance 0.1, --names random",
+        "variants": {f"augmented_{name}": extra for name, extra in options.items()},
+        "augment_seconds": {name: round(seconds, 1) for name, seconds in augment_s.items()},
         "rows": rows,
         "goals": goals,
         "total_minutes": round((time.perf_counter() - started) / 60, 1),
