@@ -66,7 +66,7 @@ browser:
 
 ## bench: every benchmark in bench/, each printing its ratios side by side (results in bench/results/)
 ## (the learning bench trains once per template: about 10 minutes each; run it alone with
-##  `.venv/bin/python bench/bench_learning.py`; the augment bench trains twice, 15-45 minutes)
+##  `.venv/bin/python bench/bench_learning.py`; the augment bench trains three models, 30-35 minutes on a quiet AMD EPYC)
 BENCH_FAST := startup templates prompt_tokens convert synth eval train_step
 bench: install
 	for b in $(BENCH_FAST); do $(BIN)/python bench/bench_$$b.py || exit 1; done
