@@ -1,11 +1,11 @@
 """Augmentation: the same tiny base, data and CPU budget trained with and without `fc-plugin augment`,
 scored on held-out samples of the seen tools and of tools that never appear in training.
 
-Runs the `make demo` data and training steps (fc_plugin.demo) twice from the shipped base
+Runs the `make demo` data and training steps (fc_plugin.demo) from the shipped base
 (models/fc_tiny_base) with the same recipe (recipes/demo_full.yaml: same epochs, batch, seed):
-once on the demo's datasets as they are, once on `fc-plugin augment` of the same datasets (one
-augmented sample per input, so the same number of samples and steps). Both models are scored by
-`fc-plugin eval` on
+once on the demo's datasets as they are, once per variant on `fc-plugin augment` of the same
+datasets (one augmented sample per input, so the same number of samples and steps). Every model is
+scored by `fc-plugin eval` on
 - seen: the demo's held-out split (fc_demo_synth_eval: the seeds' seven tools);
 - unseen names: `fc-plugin synth` samples for data/tools/renamed_tools.json: the seen tools' jobs under
   other function and parameter names and descriptions (phrased by data/tools/renamed_templates.json, the
