@@ -18,7 +18,7 @@ TOOLS = ROOT / "data" / "tools"
 
 
 def _tools(name: str) -> list[dict]:
-    return json.loads((TOOLS / name).read_text(encoding="utf-8"))
+    return load_tools(TOOLS / name)
 
 
 def _shape(tool: dict) -> list[tuple]:
@@ -57,7 +57,7 @@ def test_unseen_tools_share_no_name_with_any_demo_training_tool() -> None:
 
 def test_unseen_tool_templates_load_and_synth_writes_valid_calls() -> None:
     for tools_file, phrases in (("renamed_tools.json", "renamed_templates.json"), ("heldout_tools.json", "heldout_templates.json")):
-        tools = load_tools(TOOLS / tools_file)
+        tools = _tools(tools_file)
         templates = load_templates(TOOLS / phrases, tools)
         assert set(templates["tools"]) == {t["name"] for t in tools}
         samples = Generator(tools, SynthConfig(n=120, seed=3, langs=("en",), max_tools=1), templates).generate()
