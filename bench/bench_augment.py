@@ -26,6 +26,11 @@ the training data next to the plain one (default: `random=` (augment's defaults)
     python bench/bench_augment.py --variant random=   # plain vs the default augmentation only
     python bench/bench_augment.py --variant random= --variant mask033="--mask 0.33"
     python bench/bench_augment.py --max-steps 30 --eval-samples 40 --out outputs/bench_augment_dev
+    python bench/bench_augment.py --reuse --variant new="--mask 0.4"   # train only what --out lacks
+
+`--reuse` keeps a model that an earlier run in the same --out trained with the same options (each model
+folder records them in bench_training.json once its training has finished) and trains only the others;
+every model is evaluated again.
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ def main() -> None:
     parser.add_argument("--eval-samples", type=int, help="score only the first N cases of each set (development runs)")
     parser.add_argument("--out", default="outputs/bench_augment")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/augment.json")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep models an earlier run in --out trained with the same options (see above)")
     parser.add_argument("--variant", action="append", metavar="NAME=OPTIONS",
                         help="an augmented model trained on `fc-plugin augment OPTIONS` of the data (repeatable; "
                              "default: random= words='--names words')")
@@ -131,8 +138,18 @@ def main() -> None:
     datasets = {"plain": [], **{f"augmented_{name}": [f"dataset=fc_demo_aug_{name}"] for name in options}}
     train_s = {}
     for variant in variants:
+        record = out / variant / "bench_training.json"
+        what = {"seed": args.seed, "n": args.n, "max_steps": args.max_steps, "base": str(base),
+                "augment": options.get(variant.removeprefix("augmented_")) if variant != "plain" else None}
+        done = json.loads(record.read_text()) if args.reuse and record.exists() else {}
+        if done.get("training") == what:
+            print(f"\n==> {variant}: reusing the model trained by an earlier run ({record})")
+            train_s[variant] = done["seconds"]
+            continue
+        record.unlink(missing_ok=True)
         train_s[variant] = train(base, data, out / variant / "model", env, TEMPLATE, f"seed={args.seed}",
                                  *datasets[variant], *short)  # fmt: skip
+        record.write_text(json.dumps({"training": what, "seconds": round(train_s[variant], 1)}, indent=2) + "\n")
     for variant in variants:  # one process per core
         steps = []
         for k, (which, gold) in enumerate(sets.items()):
