@@ -27,8 +27,9 @@ the training data next to the plain one (default: `random=` (augment's defaults)
     python bench/bench_augment.py --variant random= --variant mask033="--mask 0.33"
     python bench/bench_augment.py --max-steps 30 --eval-samples 40 --out outputs/bench_augment_dev
     python bench/bench_augment.py --reuse --variant new="--mask 0.4"   # train only what --out lacks
+    python bench/bench_augment.py --plain-last 1 --variant random=   # 2 augmented epochs, then 1 plain
 
-`--reuse` keeps a model that an earlier run in the same --out trained with the same options (each model
+`--reuse` keeps a model that an earlier run in the same --out trained with the same options and code (each model
 folder records them in bench_training.json once its training has finished) and trains only the others;
 every model is evaluated again.
 """
@@ -41,10 +42,12 @@ import shlex
 import time
 from pathlib import Path
 
+import yaml
 from _results import save  # bench/ is on sys.path when a benchmark runs as a script
 
 from fc_plugin.demo import (
     MAX_NEW_TOKENS,
+    RECIPES,
     TEMPLATE,
     TRAIN_SETS,
     base_model,
@@ -93,10 +96,16 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/augment.json")
     parser.add_argument("--reuse", action="store_true",
                         help="keep models an earlier run in --out trained with the same options (see above)")
+    parser.add_argument("--plain-last", type=float, default=0.0, metavar="EPOCHS",
+                        help="augmented models train their last EPOCHS of the recipe's epochs on the data as it is, "
+                             "from the weights the augmented epochs left (a two-stage curriculum, the same steps)")
     parser.add_argument("--variant", action="append", metavar="NAME=OPTIONS",
                         help="an augmented model trained on `fc-plugin augment OPTIONS` of the data (repeatable; "
                              "default: random= words='--names words')")
     args = parser.parse_args()
+    epochs = float(yaml.safe_load(Path(RECIPES["full"]).read_text())["num_train_epochs"])
+    if not 0 <= args.plain_last < epochs:
+        raise SystemExit(f"--plain-last must be in [0, {epochs:g}) (the recipe's epochs), got {args.plain_last:g}")
     options = dict(v.partition("=")[::2] for v in args.variant or ["random=", "words=--names words"])
     if any(not name.isidentifier() for name in options):
         raise SystemExit(f"--variant NAME=OPTIONS: NAME must be an identifier, got {sorted(options)}")
@@ -140,15 +149,22 @@ def main() -> None:
     for variant in variants:
         record = out / variant / "bench_training.json"
         what = {"seed": args.seed, "n": args.n, "max_steps": args.max_steps, "base": str(base),
-                "augment": options.get(variant.removeprefix("augmented_")) if variant != "plain" else None}
+                "augment": options.get(variant.removeprefix("augmented_")) if variant != "plain" else None,
+                "plain_last_epochs": args.plain_last if variant != "plain" else 0}
         done = json.loads(record.read_text()) if args.reuse and record.exists() else {}
         if done.get("training") == what:
             print(f"\n==> {variant}: reusing the model trained by an earlier run ({record})")
             train_s[variant] = done["seconds"]
             continue
         record.unlink(missing_ok=True)
-        train_s[variant] = train(base, data, out / variant / "model", env, TEMPLATE, f"seed={args.seed}",
-                                 *datasets[variant], *short)  # fmt: skip
+        model, seed = out / variant / "model", f"seed={args.seed}"
+        if variant != "plain" and args.plain_last:  # a curriculum: augmented epochs, then the data as it is
+            first = out / variant / "stage1"
+            train_s[variant] = train(base, data, first, env, TEMPLATE, seed, *datasets[variant],
+                                     f"num_train_epochs={epochs - args.plain_last}", *short)  # fmt: skip
+            train_s[variant] += train(first, data, model, env, TEMPLATE, seed, f"num_train_epochs={args.plain_last}", *short)
+        else:
+            train_s[variant] = train(base, data, model, env, TEMPLATE, seed, *datasets[variant], *short)
         record.write_text(json.dumps({"training": what, "seconds": round(train_s[variant], 1)}, indent=2) + "\n")
     for variant in variants:  # one process per core
         steps = []
@@ -207,6 +223,7 @@ def main() -> None:
         "augment": "fc-plugin augment OPTIONS per variant; defaults: mask 2/3, distractors 1/2 up to 3, shuffle 1, "
                    "irrelevance 0.1, --names random",
         "variants": {f"augmented_{name}": extra for name, extra in options.items()},
+        "plain_last_epochs": args.plain_last,
         "augment_seconds": {name: round(seconds, 1) for name, seconds in augment_s.items()},
         "rows": rows,
         "goals": goals,
