@@ -145,6 +145,26 @@ def test_json_format_lenient_repairs_that_strict_reports(text):
     assert strict.calls in ([], [CALL])
 
 
+@pytest.mark.parametrize("literal, value", [
+    ("(1, 'a')", [1, "a"]),  # a tuple reads as a list
+    ("{''}", None),  # a set: what a tiny model wrote for an object (bench_augment, unseen domains)
+    ("{1, 2}", None),
+    ("b'x'", None),
+    ("1j", None),
+    ("{1: 2}", None),  # a non-string key
+])  # fmt: skip
+def test_lenient_python_literals_give_json_values_or_no_call(literal, value):
+    """A Python literal is read only when it holds JSON values: a set in a generated call used to reach
+    report.json and crash `fc-plugin eval` after the whole generation had run."""
+    text = "<tool_call>{'name': 'get_weather', 'arguments': {'city': " + literal + "}}</tool_call>"
+    result = templates.parse_calls("fc_json_qwen", text)
+    if value is None:
+        assert result.calls == [] and result.content == text and "cannot decode" in result.errors[0]
+    else:
+        assert result.calls == [ToolCall("get_weather", {"city": value})] and result.errors == []
+    json.dumps([c.to_dict() for c in result.calls])
+
+
 def test_lenient_keeps_surrounding_text_and_thought():
     text = ('<think>plan</think>Let me check. <tool_call>{"name": "get_weather", "arguments": '
             '{"city": "Beijing", "days": 2}}</tool_call> done')

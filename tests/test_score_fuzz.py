@@ -44,7 +44,11 @@ fragments = st.sampled_from(
         "get_weather", "'", '"', "\\", "\u00e9", "\x00",
     ]
 )  # fmt: skip
-model_text = st.one_of(st.text(max_size=200), st.lists(fragments, max_size=40).map("".join))
+python_literals = st.sampled_from(["{''}", "{1, 2}", "(1, 'a')", "b'x'", "1j", "{1: 2}", "True", "None", "[]", "{}"])
+calls_with_literals = python_literals.map(  # single-quoted calls: lenient mode reads them as Python literals
+    lambda v: "<tool_call>{'name': 'get_weather', 'arguments': {'city': 'Paris', 'days': " + v + "}}</tool_call>"
+)
+model_text = st.one_of(st.text(max_size=200), st.lists(fragments, max_size=40).map("".join), calls_with_literals)
 settings_ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

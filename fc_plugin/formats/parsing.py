@@ -61,8 +61,23 @@ def raw_json(text: str, start: int) -> tuple[Any, int] | None:
         return None
 
 
+def _json_shaped(value: Any) -> Any:
+    """A Python literal's value as JSON values (tuples as lists); ValueError for what JSON has no
+    value for (a set such as `{""}`, bytes, complex numbers, non-string keys): such output is no call."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("non-string key")
+        return {k: _json_shaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_shaped(v) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise ValueError(f"{type(value).__name__} is not a JSON value")
+
+
 def loose_value(text: str) -> Any | None:
-    """Decode JSON, or failing that a Python literal (single quotes, True/None, or JSON true/null), else None."""
+    """Decode JSON, or failing that a Python literal (single quotes, True/None, or JSON true/null) that
+    holds only JSON values (tuples read as lists), else None."""
     text = strip_fences(text)
     if not text:
         return None
@@ -72,7 +87,7 @@ def loose_value(text: str) -> Any | None:
         pass
     for candidate in (text, _PY_CONSTANTS.sub(lambda m: {"true": "True", "false": "False"}.get(m[1], "None"), text)):
         try:
-            return ast.literal_eval(candidate)
+            return _json_shaped(ast.literal_eval(candidate))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
     return None
