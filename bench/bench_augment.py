@@ -28,6 +28,7 @@ the training data next to the plain one (default: `random=` (augment's defaults)
     python bench/bench_augment.py --max-steps 30 --eval-samples 40 --out outputs/bench_augment_dev
     python bench/bench_augment.py --reuse --variant new="--mask 0.4"   # train only what --out lacks
     python bench/bench_augment.py --plain-last 1 --variant random=   # 2 augmented epochs, then 1 plain
+    python bench/bench_augment.py --augmented-epochs 4.5 --variant mask033="--mask 0.33"   # a 1.5x budget
 
 `--reuse` keeps a model that an earlier run in the same --out trained with the same options and code (each model
 folder records them in bench_training.json once its training has finished) and trains only the others;
@@ -99,13 +100,17 @@ def main() -> None:
     parser.add_argument("--plain-last", type=float, default=0.0, metavar="EPOCHS",
                         help="augmented models train their last EPOCHS of the recipe's epochs on the data as it is, "
                              "from the weights the augmented epochs left (a two-stage curriculum, the same steps)")
+    parser.add_argument("--augmented-epochs", type=float, metavar="EPOCHS",
+                        help="augmented models train EPOCHS epochs instead of the recipe's (a larger budget: e.g. 4.5 "
+                             "at --mask 0.33 gives them as many unmasked epochs as the plain model's 3)")
     parser.add_argument("--variant", action="append", metavar="NAME=OPTIONS",
                         help="an augmented model trained on `fc-plugin augment OPTIONS` of the data (repeatable; "
                              "default: random= words='--names words')")
     args = parser.parse_args()
     epochs = float(yaml.safe_load(Path(RECIPES["full"]).read_text())["num_train_epochs"])
+    epochs = args.augmented_epochs or epochs
     if not 0 <= args.plain_last < epochs:
-        raise SystemExit(f"--plain-last must be in [0, {epochs:g}) (the recipe's epochs), got {args.plain_last:g}")
+        raise SystemExit(f"--plain-last must be in [0, {epochs:g}) (the augmented models' epochs), got {args.plain_last:g}")
     options = dict(v.partition("=")[::2] for v in args.variant or ["random=", "words=--names words"])
     if any(not name.isidentifier() for name in options):
         raise SystemExit(f"--variant NAME=OPTIONS: NAME must be an identifier, got {sorted(options)}")
@@ -150,7 +155,8 @@ def main() -> None:
         record = out / variant / "bench_training.json"
         what = {"seed": args.seed, "n": args.n, "max_steps": args.max_steps, "base": str(base),
                 "augment": options.get(variant.removeprefix("augmented_")) if variant != "plain" else None,
-                "plain_last_epochs": args.plain_last if variant != "plain" else 0}
+                "plain_last_epochs": args.plain_last if variant != "plain" else 0,
+                "epochs": epochs if variant != "plain" else None}
         done = json.loads(record.read_text()) if args.reuse and record.exists() else {}
         if done.get("training") == what:
             print(f"\n==> {variant}: reusing the model trained by an earlier run ({record})")
@@ -164,7 +170,8 @@ def main() -> None:
                                      f"num_train_epochs={epochs - args.plain_last}", *short)  # fmt: skip
             train_s[variant] += train(first, data, model, env, TEMPLATE, seed, f"num_train_epochs={args.plain_last}", *short)
         else:
-            train_s[variant] = train(base, data, model, env, TEMPLATE, seed, *datasets[variant], *short)
+            more = [f"num_train_epochs={epochs}"] if variant != "plain" and args.augmented_epochs else []
+            train_s[variant] = train(base, data, model, env, TEMPLATE, seed, *datasets[variant], *more, *short)
         record.write_text(json.dumps({"training": what, "seconds": round(train_s[variant], 1)}, indent=2) + "\n")
     for variant in variants:  # one process per core
         steps = []
@@ -224,6 +231,7 @@ def main() -> None:
                    "irrelevance 0.1, --names random",
         "variants": {f"augmented_{name}": extra for name, extra in options.items()},
         "plain_last_epochs": args.plain_last,
+        "augmented_epochs": epochs,
         "augment_seconds": {name: round(seconds, 1) for name, seconds in augment_s.items()},
         "rows": rows,
         "goals": goals,
