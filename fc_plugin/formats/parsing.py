@@ -63,7 +63,8 @@ def raw_json(text: str, start: int) -> tuple[Any, int] | None:
 
 def _json_shaped(value: Any) -> Any:
     """A Python literal's value as JSON values (tuples as lists); ValueError for what JSON has no
-    value for (a set such as `{""}`, bytes, complex numbers, non-string keys): such output is no call."""
+    value for (a set such as `{""}`, bytes, complex numbers, non-string keys): such output is no call.
+    Unlike `normalize._jsonable`, which converts them in training data, a model's call is not repaired."""
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise ValueError("non-string key")
