@@ -29,6 +29,7 @@ the training data next to the plain one (default: `random=` (augment's defaults)
     python bench/bench_augment.py --reuse --variant new="--mask 0.4"   # train only what --out lacks
     python bench/bench_augment.py --plain-last 1 --variant random=   # 2 augmented epochs, then 1 plain
     python bench/bench_augment.py --augmented-epochs 4.5 --variant mask033="--mask 0.33"   # a 1.5x budget
+    python bench/bench_augment.py --epochs 4.5 --variant mask033="--mask 0.33"   # both on a 1.5x budget
 
 `--reuse` keeps a model that an earlier run in the same --out trained with the same options and code (each model
 folder records them in bench_training.json once its training has finished) and trains only the others;
@@ -100,6 +101,9 @@ def main() -> None:
     parser.add_argument("--plain-last", type=float, default=0.0, metavar="EPOCHS",
                         help="augmented models train their last EPOCHS epochs on the data as it is, "
                              "from the weights the augmented epochs left (a two-stage curriculum, the same steps)")
+    parser.add_argument("--epochs", type=float, metavar="EPOCHS",
+                        help="every model, plain included, trains EPOCHS epochs instead of the recipe's (the same "
+                             "budget for both, at another size)")
     parser.add_argument("--augmented-epochs", type=float, metavar="EPOCHS",
                         help="augmented models train EPOCHS epochs instead of the recipe's (a larger budget: e.g. 4.5 "
                              "at --mask 0.33 gives them as many unmasked epochs as the plain model's 3)")
@@ -108,8 +112,9 @@ def main() -> None:
                              "default: random= words='--names words')")
     args = parser.parse_args()
     recipe_epochs = float(yaml.safe_load(Path(RECIPES["full"]).read_text())["num_train_epochs"])
-    epochs = args.augmented_epochs or recipe_epochs
-    same_budget = epochs == recipe_epochs  # the goal compares models trained on the same budget
+    plain_epochs = args.epochs or recipe_epochs
+    epochs = args.augmented_epochs or plain_epochs
+    same_budget = epochs == plain_epochs  # the goal compares models trained on the same budget
     if not 0 <= args.plain_last < epochs:
         raise SystemExit(f"--plain-last must be in [0, {epochs:g}) (the augmented models' epochs), got {args.plain_last:g}")
     options = dict(v.partition("=")[::2] for v in args.variant or ["random=", "words=--names words"])
@@ -157,7 +162,7 @@ def main() -> None:
         what = {"seed": args.seed, "n": args.n, "max_steps": args.max_steps, "base": str(base),
                 "augment": options.get(variant.removeprefix("augmented_")) if variant != "plain" else None,
                 "plain_last_epochs": args.plain_last if variant != "plain" else 0,
-                "epochs": epochs if variant != "plain" else None}
+                "epochs": epochs if variant != "plain" else args.epochs}
         done = json.loads(record.read_text()) if args.reuse and record.exists() else {}
         if done.get("training") == what:
             print(f"\n==> {variant}: reusing the model trained by an earlier run ({record})")
@@ -171,7 +176,8 @@ def main() -> None:
                                      f"num_train_epochs={epochs - args.plain_last}", *short)  # fmt: skip
             train_s[variant] += train(first, data, model, env, TEMPLATE, seed, f"num_train_epochs={args.plain_last}", *short)
         else:
-            more = [f"num_train_epochs={epochs}"] if variant != "plain" and args.augmented_epochs else []
+            wanted = epochs if variant != "plain" else plain_epochs
+            more = [f"num_train_epochs={wanted:g}"] if wanted != recipe_epochs else []
             train_s[variant] = train(base, data, model, env, TEMPLATE, seed, *datasets[variant], *more, *short)
         record.write_text(json.dumps({"training": what, "seconds": round(train_s[variant], 1)}, indent=2) + "\n")
     for variant in variants:  # one process per core
@@ -207,7 +213,7 @@ def main() -> None:
     for aug in rows[1:]:
         cost = round(100 * (plain["seen"]["exact_call_accuracy"] - aug["seen"]["exact_call_accuracy"]), 1)
         goal: dict = {"seen_exact_cost_points": cost, "same_budget": same_budget}
-        verdict = ("met" if cost <= 2 else "not met") if same_budget else f"does not apply: {epochs:g} epochs, not {recipe_epochs:g}"
+        verdict = ("met" if cost <= 2 else "not met") if same_budget else f"does not apply: {epochs:g} epochs, not {plain_epochs:g}"
         print(f"\n{aug['variant']}: seen tools {0.0 - cost:+.1f} points of exact calls (goal: at most -2 on the same budget: {verdict})")
         for which in UNSEEN:
             for metric, label in (("exact_call_accuracy", "exact calls"), ("call_case_exact", "exact on call cases")):
@@ -233,6 +239,7 @@ def main() -> None:
                    "irrelevance 0.1, --names random",
         "variants": {f"augmented_{name}": extra for name, extra in options.items()},
         "plain_last_epochs": args.plain_last,
+        "plain_epochs": plain_epochs,
         "augmented_epochs": epochs,
         "augment_seconds": {name: round(seconds, 1) for name, seconds in augment_s.items()},
         "rows": rows,
