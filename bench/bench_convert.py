@@ -1,12 +1,14 @@
 """Conversion throughput and memory: `fc-plugin convert` vs a bare json.loads + json.dumps pass.
 
 Generates an OpenAI-format JSONL file (single, parallel and multi-round tool calls, all distinct),
-then runs, each in a fresh subprocess over the same file (the first two in `--rounds` interleaved
+then runs, each in a fresh subprocess over the same file (the first three in `--rounds` interleaved
 rounds, the fastest of each kept):
 
 - ceiling: `for line in f: out.write(json.dumps(json.loads(line)))` - the practical upper bound;
 - convert: the real pipeline (auto-detect, convert, normalise, validate with jsonschema, dedup,
-  ShareGPT rows to a temp file, rename) without a tokenizer;
+  ShareGPT rows to a temp file, rename) without a tokenizer, with the modules `make install`
+  compiled (`fc-plugin compile`);
+- the same as Python (FC_PLUGIN_PURE=1: what runs where Cython or a C compiler is missing);
 - the same in worker processes (ordered chunks; same output bytes), one per core up to 8;
 - convert at a tenth of the records, to show that peak memory does not grow with the file.
 
@@ -98,12 +100,15 @@ CONVERT = textwrap.dedent(f"""
     r = convert_files([sys.argv[1]], sys.argv[2], "bench", options, info_path=sys.argv[3])
     assert r.exit_code == 0 and r.rejected == 0, (r.reason, r.stats.to_dict())
     print("SECONDS", time.perf_counter() - t, "RECORDS", r.stats.records, "MAIN_CPU", time.process_time() - cpu)
+    import fc_plugin.compiled
+    print("COMPILED", len(fc_plugin.compiled.active_modules()))
     {PEAK}
 """)
 
 
-def run(script: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=False)
+def run(script: str, *args: str, pure: bool = False) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "FC_PLUGIN_PURE"} | ({"FC_PLUGIN_PURE": "1"} if pure else {})
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=False, env=env)
     if proc.returncode:
         raise SystemExit(proc.stderr[-2000:])
     words = proc.stdout.split()
@@ -112,6 +117,7 @@ def run(script: str, *args: str) -> dict:
            "records_per_s": round(value("RECORDS") / value("SECONDS")), "peak_rss_mb": round(value("PEAK_KB") / 1024, 1)}
     if "MAIN_CPU" in words:
         out["main_process_cpu_s"] = round(value("MAIN_CPU"), 2)
+        out["compiled_modules"] = int(value("COMPILED"))
     return out  # fmt: skip
 
 
@@ -131,17 +137,21 @@ def main() -> None:
         generate(small, max(args.records // 10, 1))
         size_mb = big.stat().st_size / 2**20
         workers = args.workers or max(2, min(8, (os.cpu_count() or 1) - 1))
-        paired = [("ceiling", CEILING, big, ()), ("convert_1_process", CONVERT, big, (str(tmp / "info.json"), "1"))]
+        one = (str(tmp / "info.json"), "1")
+        paired = [("ceiling", CEILING, big, ()), ("convert_1_process", CONVERT, big, one),
+                  ("convert_1_process_python", CONVERT, big, one)]  # fmt: skip
         steps = [*paired * max(1, args.rounds),
                  (f"convert_{workers}_workers", CONVERT, big, (str(tmp / "info.json"), str(workers))),
                  ("convert_tenth", CONVERT, small, (str(tmp / "info_small.json"), "1"))]  # fmt: skip
         res = {}
         for name, script, src, extra in tqdm(steps, desc="runs"):
-            r = run(script, str(src), str(tmp / f"{name}.out.json"), *extra)
+            r = run(script, str(src), str(tmp / f"{name}.out.json"), *extra, pure=name.endswith("_python"))
             if name not in res or r["seconds"] < res[name]["seconds"]:
                 res[name] = r
     parallel = next(k for k in res if k.endswith("_workers"))
     ratio_one = res["convert_1_process"]["records_per_s"] / res["ceiling"]["records_per_s"]
+    ratio_python = res["convert_1_process_python"]["records_per_s"] / res["ceiling"]["records_per_s"]
+    compiled = res["convert_1_process"]["compiled_modules"]
     ratio = res[parallel]["records_per_s"] / res["ceiling"]["records_per_s"]
     growth = res["convert_1_process"]["peak_rss_mb"] / res["convert_tenth"]["peak_rss_mb"]
     # with workers the main process only reads, dispatches and writes: its CPU time bounds throughput
@@ -150,7 +160,10 @@ def main() -> None:
     print(f"{'run':<22}{'records':>10}{'seconds':>10}{'records/s':>12}{'peak RSS MiB':>14}")
     for name, r in res.items():
         print(f"{name:<22}{r['records']:>10,}{r['seconds']:>10.2f}{r['records_per_s']:>12,}{r['peak_rss_mb']:>14.1f}")
-    print(f"convert / ceiling throughput: 1 process {ratio_one:.2f}, {parallel} {ratio:.2f} (target >= 0.5)")
+    print(f"convert / ceiling throughput: 1 process {ratio_one:.2f} ({compiled} compiled modules; as Python "
+          f"{ratio_python:.2f}, compiled/Python x{ratio_one / ratio_python:.2f}), {parallel} {ratio:.2f} (target >= 0.5)")
+    if not compiled:
+        print("no compiled modules were used: run `make install` (or `fc-plugin compile`) first")
     print(f"peak RSS (1 process) at 10x the records: x{growth:.2f}")
     print(f"{parallel}: main process CPU {res[parallel]['main_process_cpu_s']:.1f} s -> with enough cores at most "
           f"{bound:,.0f} records/s = {bound / res['ceiling']['records_per_s']:.2f} x ceiling")
@@ -160,6 +173,8 @@ def main() -> None:
         "file_mib": round(size_mb, 1),
         **res,
         "throughput_ratio_1_process": round(ratio_one, 3),
+        "throughput_ratio_1_process_python": round(ratio_python, 3),
+        "compiled_modules": compiled,
         "throughput_ratio_parallel": round(ratio, 3),
         "parallel_run": parallel,
         "parallel_bound_records_per_s": round(bound),

@@ -15,3 +15,12 @@ def register() -> list[str]:
     from fc_plugin.registry import register_all
 
     return register_all()
+
+
+def _enable_compiled() -> None:
+    from fc_plugin.compiled import enable
+
+    enable()
+
+
+_enable_compiled()

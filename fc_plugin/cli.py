@@ -27,6 +27,7 @@ COMMANDS = [
     "synth",
     "augment",
     "chat_template",
+    "compile",
 ]
 
 
