@@ -157,9 +157,9 @@ def main() -> None:
     # with workers the main process only reads, dispatches and writes: its CPU time bounds throughput
     bound = res[parallel]["records"] / max(res[parallel]["main_process_cpu_s"], 1e-9)
     print(f"\n{args.records:,} OpenAI-format records, {size_mb:.0f} MiB JSONL")
-    print(f"{'run':<22}{'records':>10}{'seconds':>10}{'records/s':>12}{'peak RSS MiB':>14}")
+    print(f"{'run':<26}{'records':>10}{'seconds':>10}{'records/s':>12}{'peak RSS MiB':>14}")
     for name, r in res.items():
-        print(f"{name:<22}{r['records']:>10,}{r['seconds']:>10.2f}{r['records_per_s']:>12,}{r['peak_rss_mb']:>14.1f}")
+        print(f"{name:<26}{r['records']:>10,}{r['seconds']:>10.2f}{r['records_per_s']:>12,}{r['peak_rss_mb']:>14.1f}")
     print(f"convert / ceiling throughput: 1 process {ratio_one:.2f} ({compiled} compiled modules; as Python "
           f"{ratio_python:.2f}, compiled/Python x{ratio_one / ratio_python:.2f}), {parallel} {ratio:.2f} (target >= 0.5)")
     if not compiled:

@@ -1,7 +1,8 @@
 """fc-plugin: function-calling fine-tuning for LLaMA-Factory.
 
-Importing this package is cheap (it runs in every Python process through the autoload hook);
-everything heavy is imported lazily by `register()` and the submodules.
+Importing this package is cheap: it only puts the finder of the compiled convert modules on
+`sys.meta_path` (`fc_plugin.compiled`; a manifest read, no compiling); everything heavy is imported
+lazily by `register()` and the submodules.
 """
 
 __version__ = "0.1.0"
