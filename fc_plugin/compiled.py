@@ -51,6 +51,10 @@ MODULES = (
     "fc_plugin.convert.toolace",
     "fc_plugin.convert.toolbench",
     "fc_plugin.convert.xlam",
+    "fc_plugin.formats.native",
+    "fc_plugin.formats.native_calls",
+    "fc_plugin.formats.llamafactory",
+    "fc_plugin.formats.checks",
 )
 # Python semantics kept: no C types from annotations, introspectable functions (lru_cache, pickling).
 DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding": True}

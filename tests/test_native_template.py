@@ -779,3 +779,28 @@ def test_render_is_apply_chat_template_on_dict_attributes(tiny_model, prompt):
     with pytest.raises(NativeTemplateError, match="refuses it") as ours:
         _render(tokenizer, chat, None, prompt, "test")
     assert str(stock.value) in str(ours.value)
+
+
+def test_tojson_writes_each_object_once_per_sample_and_never_a_stale_text(tiny_model):
+    """While one sample renders (in full and up to each turn), `tojson` writes each tool object once and
+    reuses the text; outside that, an object changed between renderings gets its new text."""
+    from transformers import AutoTokenizer
+
+    from fc_plugin.formats.native import _render, _TojsonTexts
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    tokenizer.chat_template = "{%- for tool in tools %}{{ tool | tojson }}|{% endfor %}{{ messages[0].content }}"
+    chat = [{"role": "user", "content": "hi"}]
+    tools = [{"type": "function", "function": json.loads(json.dumps(WEATHER))}]
+    first = _render(tokenizer, chat, tools, False, "test")
+    assert first == tokenizer.apply_chat_template(chat, tools=tools, tokenize=False)
+    tools[0]["function"]["name"] = "get_forecast"  # changed between two samples' renderings
+    assert '"get_forecast"' in _render(tokenizer, chat, tools, False, "test")
+    with _TojsonTexts.remembering():
+        again = _render(tokenizer, chat, tools, False, "test")
+        assert len(_TojsonTexts.texts) == 1
+        assert _render(tokenizer, chat, tools, False, "test") == again  # the kept text, written once
+        assert len(_TojsonTexts.texts) == 1
+        other = [{"type": "function", "function": json.loads(json.dumps(BOOK))}]
+        assert '"book_room"' in _render(tokenizer, chat, other, False, "test")  # another object: its own text
+    assert _TojsonTexts.texts is None

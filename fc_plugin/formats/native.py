@@ -35,7 +35,8 @@ import bisect
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -149,6 +150,44 @@ def _dict_attribute_sandbox() -> type:
     return DictAttributeSandbox
 
 
+class _TojsonTexts:
+    """`tojson` texts kept while one sample is rendered (in full and up to each turn: the same tool and
+    argument objects every time, which nothing changes in between): (id, options) -> (value, text).
+    Only inside `remembering()`; the values are held there, so their ids cannot be reused meanwhile."""
+
+    texts: dict[Any, tuple[Any, str]] | None = None
+
+    @classmethod
+    @contextmanager
+    def remembering(cls) -> Iterator[None]:
+        cls.texts = {}
+        try:
+            yield
+        finally:
+            cls.texts = None
+
+    @classmethod
+    def wrap(cls, tojson: Any) -> Any:
+        """`tojson` that, while remembering, writes each object once."""
+
+        def remembered(value: Any, *args: Any, **kwargs: Any) -> Any:
+            texts = cls.texts
+            if texts is None:
+                return tojson(value, *args, **kwargs)
+            try:
+                key = (id(value), args, tuple(kwargs.items()))
+                hit = texts.get(key)
+            except TypeError:  # an unhashable option (e.g. separators as a list)
+                return tojson(value, *args, **kwargs)
+            if hit is not None and hit[0] is value:
+                return hit[1]
+            text = tojson(value, *args, **kwargs)
+            texts[key] = (value, text)
+            return text
+
+        return remembered
+
+
 @lru_cache(maxsize=16)
 def _sandboxed_template(source: str) -> Any:
     """The chat template `source` as transformers compiles it for `apply_chat_template` (its sandboxed
@@ -166,6 +205,8 @@ def _sandboxed_template(source: str) -> Any:
         return None
     environment = stock.overlay()  # the same settings, filters, globals and (re-bound) extensions
     environment.__class__ = _dict_attribute_sandbox()
+    if "tojson" in environment.filters:
+        environment.filters = {**environment.filters, "tojson": _TojsonTexts.wrap(environment.filters["tojson"])}
     return environment.from_string(source)
 
 
@@ -456,8 +497,10 @@ def _build_classes() -> tuple[type, type]:  # noqa: C901 - one class body each
             native = native_messages(chat, profile.reasoning, describe_sample(messages))
             tools_arg = openai_tools(tool_list)
             kwargs = {"enable_thinking": False} if self.enable_thinking is False else {}
-            full = _render(tokenizer, native, tools_arg, ends[-1][1], where, **kwargs)
-            prefixes = [_render(tokenizer, native[:end], tools_arg, prompt, where, **kwargs) for end, prompt in ends[:-1]]
+            with _TojsonTexts.remembering():
+                full = _render(tokenizer, native, tools_arg, ends[-1][1], where, **kwargs)
+                prefixes = [_render(tokenizer, native[:end], tools_arg, prompt, where, **kwargs)
+                            for end, prompt in ends[:-1]]  # fmt: skip
             anchors = [_anchor(chat[end - 1]) for end, _ in ends[:-1]]
             cuts = [*char_cuts(full, prefixes, anchors, where), len(full)]
             check_segments([full[a:b] for a, b in pairwise([0, *cuts])], messages, chat, ends, where)
