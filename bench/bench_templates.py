@@ -234,6 +234,9 @@ def main() -> None:
         gc.freeze()  # see the module docstring: full collections then skip the setup's objects
         for label, rows in datasets.items():
             result[label] = measure(sides, rows, args.rounds, label)
+    from fc_plugin.compiled import active_modules
+
+    result["compiled_modules"] = len(active_modules())  # `fc-plugin compile`; 0 with FC_PLUGIN_PURE=1
 
     print(f"\n{'template':<16}" + "".join(f"{label + ' /s':>16}{'vs qwen':>9}" for label in datasets))
     for name in [STOCK, *names]:
@@ -249,6 +252,7 @@ def main() -> None:
         if NATIVE in names:
             parts.append(f"{NATIVE} {result[label][NATIVE]['speed_vs_qwen']:.2f}x")
         print(f"{label}: {'; '.join(parts)} (target >= {TARGET})")
+    print(f"fc-plugin modules compiled (`fc-plugin compile`): {result['compiled_modules']}")
 
     save("templates.json", result)
 

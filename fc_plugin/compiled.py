@@ -1,4 +1,5 @@
-"""Compiled (Cython) builds of the convert path: the same Python source, about 1.6x faster.
+"""Compiled (Cython) builds of the convert path and of template encoding: the same Python source, faster
+(`fc-plugin convert` about 1.7x).
 
 `make install` runs `fc-plugin compile` (`build()`): Cython compiles each module of `MODULES`
 unchanged (plain Python semantics: annotations are not turned into C types) into
@@ -27,7 +28,8 @@ MANIFEST = COMPILED_DIR / "manifest.json"
 PURE_ENV = "FC_PLUGIN_PURE"
 
 # What `fc-plugin convert` runs per record: reading, every source-format converter, normalising,
-# validating, ShareGPT rows, dedup and stats.
+# validating, ShareGPT rows, dedup and stats; then what LLaMA-Factory runs per sample through our
+# templates: the fc_* and fc_native encoders, their tool checks and call formats.
 MODULES = (
     "fc_plugin.io",
     "fc_plugin.sample",
