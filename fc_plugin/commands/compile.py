@@ -1,4 +1,4 @@
-"""`fc-plugin compile`: build the compiled (Cython) convert modules, or list their state (`--status`)."""
+"""`fc-plugin compile`: build the compiled (Cython) modules of `fc_plugin.compiled.MODULES`, or list their state (`--status`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compile", help="compile the convert path with Cython (make install runs it; same outputs, faster)")
+    p = sub.add_parser("compile", help="compile the convert path and template encoding with Cython (make install runs it; same outputs, faster)")
     p.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), help="parallel compile jobs")
     p.add_argument("--force", action="store_true", help="compile every module again, changed or not")
     p.add_argument("--status", action="store_true", help="list each module as compiled, stale or missing; build nothing")
