@@ -1,6 +1,6 @@
 """fc-plugin: function-calling fine-tuning for LLaMA-Factory.
 
-Importing this package is cheap: it only puts the finder of the compiled convert modules on
+Importing this package is cheap: it only puts the finder of the compiled modules on
 `sys.meta_path` (`fc_plugin.compiled`; a manifest read, no compiling); everything heavy is imported
 lazily by `register()` and the submodules.
 """
