@@ -144,7 +144,7 @@ def test_compiled_and_python_write_the_same_bytes(tmp_path: Path) -> None:
                 f"import fc_plugin.compiled as c; print('ACTIVE', len(c.active_modules()))")  # fmt: skip
         reports[mode] = _python(code, **env)
     assert "ACTIVE 0" in reports["python"] and "ACTIVE 0" not in reports["compiled"]
-    assert reports["compiled"].replace(str(tmp_path / "compiled"), "") .split("ACTIVE")[0] == (
+    assert reports["compiled"].replace(str(tmp_path / "compiled"), "").split("ACTIVE")[0] == (
         reports["python"].replace(str(tmp_path / "python"), "").split("ACTIVE")[0]
     )
     files = sorted(p.name for p in (tmp_path / "python").iterdir())
