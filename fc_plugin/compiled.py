@@ -114,9 +114,14 @@ class CompiledFinder:
         return importlib.util.spec_from_file_location(fullname, binary, loader=loader)
 
 
+def pure() -> bool:
+    """True when FC_PLUGIN_PURE asks for every module to run as Python."""
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
 def enable() -> bool:
     """Install the finder (once) unless FC_PLUGIN_PURE is set or nothing was built; True when installed."""
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if pure():
         return False
     if any(isinstance(f, CompiledFinder) for f in sys.meta_path):
         return True
@@ -142,17 +147,19 @@ def build(jobs: int = 2, force: bool = False, quiet: bool = False) -> dict[str, 
 
     say = (lambda *_: None) if quiet else (lambda msg: print(f"fc_plugin.compiled: {msg}", file=sys.stderr))
     manifest = read_manifest()
+    states = lambda: {m: module_state(m, manifest) for m in MODULES}  # noqa: E731
     todo = [m for m in MODULES if force or module_state(m, manifest) != "compiled"]
     if not todo:
         say(f"{len(MODULES)} modules up to date")
-        return {m: module_state(m, manifest) for m in MODULES}
+        return states()
     try:
+        import Cython
         from Cython.Build import cythonize
         from setuptools import Distribution, Extension
         from setuptools.command.build_ext import build_ext
     except ImportError as exc:
         say(f"not compiled ({exc.name} is not installed); the Python modules are used")
-        return {m: module_state(m, manifest) for m in MODULES}
+        return states()
     hashes = {m: _sha256(source_path(m)) for m in todo}  # before compiling: an edit meanwhile reads stale
     with tempfile.TemporaryDirectory(prefix="fc_compiled_") as tmp:
         say(f"compiling {len(todo)} module(s) with Cython ({jobs} jobs)")
@@ -167,7 +174,7 @@ def build(jobs: int = 2, force: bool = False, quiet: bool = False) -> dict[str, 
             command.run()
         except Exception as exc:  # noqa: BLE001 - no compiler, Cython error: Python still works
             say(f"not compiled ({type(exc).__name__}: {exc}); the Python modules are used")
-            return {m: module_state(m, manifest) for m in MODULES}
+            return states()
         COMPILED_DIR.mkdir(exist_ok=True)
         for m in todo:
             built = Path(command.get_ext_fullpath(m))
@@ -179,16 +186,7 @@ def build(jobs: int = 2, force: bool = False, quiet: bool = False) -> dict[str, 
     manifest = {m: manifest[m] for m in MODULES if m in manifest}
     from fc_plugin.io import atomic_write_json
 
-    atomic_write_json(MANIFEST, {"cython": _cython_version(), "modules": manifest})
-    states = {m: module_state(m, manifest) for m in MODULES}
-    say(f"{sum(s == 'compiled' for s in states.values())} of {len(MODULES)} modules compiled")
-    return states
-
-
-def _cython_version() -> str:
-    try:
-        import Cython
-
-        return Cython.__version__
-    except ImportError:  # pragma: no cover - build() returned before
-        return ""
+    atomic_write_json(MANIFEST, {"cython": Cython.__version__, "modules": manifest})
+    built = states()
+    say(f"{sum(s == 'compiled' for s in built.values())} of {len(MODULES)} modules compiled")
+    return built

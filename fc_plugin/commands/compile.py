@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fc_plugin.compiled import MODULES, PURE_ENV, build, module_state, read_manifest
+    from fc_plugin.compiled import MODULES, PURE_ENV, build, module_state, pure, read_manifest
 
     if not args.status:
         build(args.jobs, args.force)
@@ -23,6 +23,6 @@ def run(args: argparse.Namespace) -> int:
     manifest = read_manifest()
     for module in MODULES:
         print(f"{module_state(module, manifest):<13}{module}")
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if pure():
         print(f"{PURE_ENV} is set: every module runs as Python")
     return 0
